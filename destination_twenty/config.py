@@ -1,0 +1,146 @@
+"""Typed configuration, read from the dict that the spec validated."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from destination_twenty.errors import ConfigError
+
+# mode → REST path segment (plural) of the standard object it writes.
+STANDARD_OBJECTS = {
+    "people": "people",
+    "companies": "companies",
+    "opportunities": "opportunities",
+    "notes": "notes",
+    "tasks": "tasks",
+}
+MODES = (*STANDARD_OBJECTS, "custom")
+CUSTOM_OBJECT_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9]*$")
+DEFAULT_API_URL = "https://api.twenty.com"
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    column: str
+    field: str
+    transforms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TwentyConfig:
+    api_key: str = field(repr=False)  # never in a repr, so never in a log line
+    mode: str
+    api_url: str = DEFAULT_API_URL
+    custom_object: str | None = None
+    upsert: bool = True
+    partial_success: bool = False
+    column_mapping: tuple[ColumnMap, ...] = ()
+    batch_size: int = 60
+    requests_per_minute: int = 100
+    max_concurrent_requests: int = 4
+    max_retry_seconds: float = 300.0
+
+    @property
+    def object_path(self) -> str:
+        """REST path segment of the object written: /rest/{object_path}."""
+        return self.custom_object if self.mode == "custom" else STANDARD_OBJECTS[self.mode]
+
+    @property
+    def rest_url(self) -> str:
+        return f"{self.api_url}/rest"
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> TwentyConfig:
+        """Build the config, raising ConfigError with a sentence naming the key at fault."""
+        if not isinstance(raw, Mapping):
+            raise ConfigError("The configuration must be a JSON object.")
+        api_key = raw.get("api_key")
+        if not isinstance(api_key, str) or not api_key.strip():
+            raise ConfigError("api_key is required: a Twenty API key (Settings → APIs & Webhooks).")
+        mode = raw.get("mode")
+        if mode not in MODES:
+            raise ConfigError(f"mode must be one of {', '.join(MODES)}; got {mode!r}.")
+        custom_object = raw.get("custom_object") or None
+        if mode == "custom":
+            if not isinstance(custom_object, str) or not CUSTOM_OBJECT_RE.match(custom_object):
+                raise ConfigError(
+                    "custom_object must be the REST path segment of the custom object, "
+                    f"letters and digits starting with a letter (e.g. myCustomObjects); got {custom_object!r}."
+                )
+        return cls(
+            api_key=api_key.strip(),
+            mode=mode,
+            api_url=normalize_api_url(raw.get("api_url", DEFAULT_API_URL)),
+            custom_object=custom_object if mode == "custom" else None,
+            upsert=_bool(raw, "upsert", True),
+            partial_success=_bool(raw, "partial_success", False),
+            column_mapping=_column_mapping(raw.get("column_mapping") or []),
+            batch_size=_int(raw, "batch_size", 60, 1, 200),
+            requests_per_minute=_int(raw, "requests_per_minute", 100, 1, None),
+            max_concurrent_requests=_int(raw, "max_concurrent_requests", 4, 1, 16),
+            max_retry_seconds=float(_int(raw, "max_retry_seconds", 300, 0, None)),
+        )
+
+
+def normalize_api_url(value: Any) -> str:
+    """`https://x.example/`, `https://x.example/rest` and `https://x.example/rest/` all mean `https://x.example`."""
+    if value is None or value == "":
+        return DEFAULT_API_URL
+    if not isinstance(value, str):
+        raise ConfigError(f"api_url must be a URL string; got {type(value).__name__}.")
+    url = value.strip().rstrip("/")
+    if url.endswith("/rest"):
+        url = url[: -len("/rest")]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"api_url must look like https://api.twenty.com (scheme and host, no query); got {value!r}.")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ConfigError(f"api_url has an invalid port: {value!r}.") from exc
+    return url
+
+
+def _bool(raw: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = raw.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false; got {value!r}.")
+    return value
+
+
+def _int(raw: Mapping[str, Any], key: str, default: int, low: int, high: int | None) -> int:
+    value = raw.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{key} must be a whole number; got {value!r}.")
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConfigError(f"{key} must be {bounds}; got {value}.")
+    return value
+
+
+def _column_mapping(items: Any) -> tuple[ColumnMap, ...]:
+    if not isinstance(items, list):
+        raise ConfigError("column_mapping must be a list of {column, field, transforms} objects.")
+    result = []
+    for i, item in enumerate(items):
+        where = f"column_mapping[{i}]"
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"{where} must be an object with column and field.")
+        column, target = item.get("column"), item.get("field")
+        if not isinstance(column, str) or not column:
+            raise ConfigError(f"{where}.column must be a non-empty string.")
+        if not isinstance(target, str) or not target or target.startswith(".") or target.endswith("."):
+            raise ConfigError(f"{where}.field must be a Twenty field name such as jobTitle or name.firstName.")
+        transforms = item.get("transforms") or []
+        if not isinstance(transforms, list) or not all(isinstance(t, str) for t in transforms):
+            raise ConfigError(f"{where}.transforms must be a list of transform names.")
+        result.append(ColumnMap(column=column, field=target, transforms=tuple(transforms)))
+    return tuple(result)
