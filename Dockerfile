@@ -8,12 +8,9 @@ FROM docker.io/airbyte/python-connector-base:4.0.2@sha256:9fdb1888c4264cf6fee473
 
 WORKDIR /airbyte/integration_code
 
-# Only what `pip install .` needs. pyproject.toml lists `twenty_emulator` in
-# [tool.setuptools] packages, and setuptools refuses to build when a listed package
-# directory is missing, so it is copied too (it is never run in the image).
+# Only what `pip install .` needs: the connector package (the emulator and tests stay out of the image).
 COPY pyproject.toml README.md ./
 COPY destination_twenty ./destination_twenty
-COPY twenty_emulator ./twenty_emulator
 
 RUN pip install --no-cache-dir . \
     && rm -rf build ./*.egg-info

@@ -1,0 +1,324 @@
+"""HTTP to Twenty: one session, client-side pacing, retries, and error classification.
+
+Every call goes through `TwentyClient._send`, which waits for the pacer, retries what a retry can fix (429, 5xx
+that are not data errors, timeouts, dropped connections) within the retry budget, and turns every other answer
+into one exception of `errors.py`. Messages carry Twenty's own error text and never the API key.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import requests
+from requests.adapters import HTTPAdapter
+
+from destination_twenty.config import TwentyConfig
+from destination_twenty.errors import (
+    AuthenticationError,
+    ConfigError,
+    DataError,
+    TransientAPIError,
+    TwentyAPIError,
+)
+
+USER_AGENT = "airbyte-destination-twenty/0.1"
+
+# A 500 whose message is a database error is bad data (a dangling relation id, an impossible date, a null in a
+# required column): retrying never fixes it, so it is a DataError and the writer isolates the record.
+_DATABASE_ERROR = re.compile(
+    r"violates (foreign key|not-null|unique|check) constraint|out of range|invalid input (syntax|value)"
+    r"|value too long|duplicate key",
+    re.IGNORECASE,
+)
+_RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+
+
+class Pacer:
+    """Spaces calls evenly at `per_minute`, shared by every thread of the connector.
+
+    Twenty's throttler refills its bucket lossily (a token is earned only by a gap of a whole window/limit since
+    the previous accepted call), so bursts waste capacity: even spacing with a small margin is the fastest
+    sustainable pace. A 429 pauses everyone and widens the spacing; successes narrow it back gradually.
+    """
+
+    MARGIN = 1.02  # 2 % slower than the limit, so ordinary timing jitter does not drain the server's bucket
+    RECOVERY = 0.995  # per successful call, back towards the base spacing
+
+    def __init__(self, per_minute: float):
+        self.base = 60.0 / per_minute * self.MARGIN
+        self.interval = self.base
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        delay = slot - now
+        if delay > 0:
+            time.sleep(delay)
+
+    def slow_down(self, pause: float) -> None:
+        """After a 429: nobody sends for `pause` seconds, and the spacing widens by a quarter (at most 4×)."""
+        with self._lock:
+            self.interval = min(self.interval * 1.25, self.base * 4)
+            self._next = max(self._next, time.monotonic() + pause)
+
+    def recover(self) -> None:
+        with self._lock:
+            self.interval = max(self.base, self.interval * self.RECOVERY)
+
+    @property
+    def requests_per_minute(self) -> float:
+        return 60.0 / self.interval
+
+
+@dataclass
+class CallStats:
+    """Counters for the progress log; updated under the client's lock."""
+
+    calls: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+
+
+class TwentyClient:
+    def __init__(
+        self,
+        config: TwentyConfig,
+        *,
+        retry_seconds: float | None = None,
+        timeout: tuple[float, float] = (10.0, 60.0),
+        pool_size: int | None = None,
+    ):
+        self._base = config.rest_url
+        self._host = urlsplit(config.api_url).hostname
+        self._retry_seconds = config.max_retry_seconds if retry_seconds is None else retry_seconds
+        self._timeout = timeout
+        self.pacer = Pacer(config.requests_per_minute)
+        self.stats = CallStats()
+        self._stats_lock = threading.Lock()
+        self._session = requests.Session()
+        size = pool_size or max(4, config.max_concurrent_requests)
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=size, max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._session.headers.update(
+            {
+                "Authorization": f"Bearer {config.api_key}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            }
+        )
+        # Never send our key anywhere but the configured host (requests would also strip it on a cross-host
+        # redirect; we refuse redirects outright, see _send).
+        self._session.trust_env = False
+
+    def close(self) -> None:
+        self._session.close()
+
+    # --- the calls the connector makes -------------------------------------------------------------------
+
+    def metadata_objects(self) -> list[dict[str, Any]]:
+        """Every object of the workspace with its fields (needs the API key's Data Model permission)."""
+        body = self._send("GET", "/metadata/objects")  # this route takes no query string
+        data = body.get("data")
+        objects = data.get("objects") if isinstance(data, dict) else data
+        if not isinstance(objects, list):
+            raise TwentyAPIError("Twenty's metadata answer has no list of objects.")
+        return objects
+
+    def probe(self, plural: str) -> None:
+        """Read one record: proves the key can read the object."""
+        self._send("GET", f"/{plural}", params={"limit": "1"})
+
+    def existing_ids(self, plural: str, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` exist (not soft-deleted). One filtered read per 200 ids."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 200):
+            chunk = ids[start : start + 200]
+            params = {"filter": f"id[in]:[{','.join(chunk)}]", "limit": str(len(chunk))}
+            body = self._send("GET", f"/{plural}", params=params)
+            for row in _list_payload(body, plural):
+                if isinstance(row, dict) and isinstance(row.get("id"), str):
+                    found.add(row["id"])
+        return found
+
+    def create_many(
+        self, plural: str, records: Sequence[Mapping[str, Any]], upsert: bool
+    ) -> list[dict[str, Any]]:
+        """POST /rest/batch/{plural}[?upsert=true]: the stored records (updates first, then inserts)."""
+        params = {"upsert": "true"} if upsert else None
+        body = self._send("POST", f"/batch/{plural}", params=params, payload=list(records))
+        data = body.get("data")
+        rows = next(iter(data.values()), None) if isinstance(data, dict) and data else None
+        if not isinstance(rows, list):
+            raise TwentyAPIError("Twenty's answer to a batch write has no list of records.")
+        return rows
+
+    # --- one request, paced and retried ------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        payload: Any = None,
+    ) -> dict[str, Any]:
+        url = self._base + path
+        data = orjson.dumps(payload) if payload is not None else None
+        deadline = time.monotonic() + self._retry_seconds
+        attempt = 0
+        while True:
+            attempt += 1
+            self.pacer.wait()
+            with self._stats_lock:
+                self.stats.calls += 1
+            try:
+                response = self._session.request(
+                    method, url, params=params, data=data, timeout=self._timeout, allow_redirects=False
+                )
+            except requests.Timeout:
+                error: TwentyAPIError = TransientAPIError(f"{method} {path}: no answer from Twenty in time")
+                retry_after = None
+            except requests.ConnectionError as exc:
+                error = TransientAPIError(f"{method} {path}: connection to Twenty failed ({_reason(exc)})")
+                retry_after = None
+            else:
+                if 200 <= response.status_code < 300:
+                    self.pacer.recover()
+                    return _json(response)
+                error = self._classify(method, path, response)
+                retry_after = _retry_after(response)
+                if response.status_code == 429:
+                    with self._stats_lock:
+                        self.stats.rate_limited += 1
+                    self.pacer.slow_down(retry_after if retry_after is not None else self.pacer.interval * 2)
+            if not isinstance(error, TransientAPIError):
+                raise error
+            delay = retry_after if retry_after is not None else _backoff(attempt)
+            if time.monotonic() + delay > deadline:
+                raise TransientAPIError(
+                    f"{error.message} (gave up after {attempt} attempts within the {self._retry_seconds:.0f} s "
+                    "retry budget)",
+                    status=error.status,
+                )
+            with self._stats_lock:
+                self.stats.retries += 1
+            time.sleep(delay)
+
+    def _classify(self, method: str, path: str, response: requests.Response) -> TwentyAPIError:
+        status = response.status_code
+        message, code = _error_text(response)
+        where = f"{method} {path}"
+        if 300 <= status < 400:
+            target = urlsplit(response.headers.get("Location", "")).hostname or "another address"
+            return ConfigErrorAPI(
+                f"Twenty at the configured api_url answered with a redirect ({status}) to {target}; "
+                "set api_url to the final address (the API key is never sent after a redirect).",
+                status=status,
+            )
+        if status in (401, 403):
+            return AuthenticationError(
+                f"Twenty refused the API key ({status}): {message}", status=status, code=code
+            )
+        if status == 500 and _DATABASE_ERROR.search(message):
+            return DataError(message, status=status, code=code)
+        if status in _RETRYABLE_STATUS:
+            return TransientAPIError(
+                f"{where}: Twenty answered {status}: {message}", status=status, code=code
+            )
+        if status == 404 and path.startswith("/metadata"):
+            return TwentyAPIError(f"{where}: not found (404): {message}", status=status, code=code)
+        return DataError(message, status=status, code=code)
+
+
+class ConfigErrorAPI(TwentyAPIError, ConfigError):
+    """An answer that only a config change can fix (a redirect from api_url)."""
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise TwentyAPIError(f"Twenty answered {response.status_code} with a body that is not JSON") from exc
+    if not isinstance(body, dict):
+        raise TwentyAPIError(f"Twenty answered {response.status_code} with an unexpected JSON body")
+    return body
+
+
+def _error_text(response: requests.Response) -> tuple[str, str | None]:
+    """Twenty's error message (`messages` list, or the singular `message` of framework errors) and code."""
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
+        return (text or response.reason or f"HTTP {response.status_code}"), None
+    if not isinstance(body, dict):
+        return f"HTTP {response.status_code}", None
+    messages = body.get("messages")
+    if isinstance(messages, list) and messages:
+        message = "; ".join(str(m) for m in messages)
+    else:
+        message = str(body.get("message") or body.get("error") or f"HTTP {response.status_code}")
+    code = body.get("code")
+    return message, code if isinstance(code, str) else None
+
+
+def _list_payload(body: Mapping[str, Any], plural: str) -> list[Any]:
+    data = body.get("data")
+    if isinstance(data, dict):
+        rows = data.get(plural)
+        if isinstance(rows, list):
+            return rows
+    return []
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds to wait from `Retry-After` (newer Twenty) or `X-RateLimit-Reset` (unix seconds); None if absent."""
+    value = response.headers.get("Retry-After")
+    if value:
+        try:
+            return min(max(float(value), 0.0), 300.0)
+        except ValueError:
+            pass
+    reset = response.headers.get("X-RateLimit-Reset")
+    if reset:
+        try:
+            return min(max(float(reset) - time.time(), 0.0), 300.0)
+        except ValueError:
+            pass
+    return None
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential backoff with full jitter: 0.5 s, 1 s, 2 s … capped at 30 s."""
+    return random.uniform(0.5, 1.0) * min(30.0, 0.5 * 2 ** (attempt - 1))
+
+
+def _reason(exc: Exception) -> str:
+    """A short, key-free description of a connection failure."""
+    text = str(exc)
+    for hint in (
+        "Connection refused",
+        "Connection reset",
+        "RemoteDisconnected",
+        "Name or service not known",
+        "timed out",
+        "Connection aborted",
+        "certificate verify failed",
+    ):
+        if hint in text:
+            return hint
+    return type(exc).__name__

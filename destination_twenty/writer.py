@@ -1,0 +1,437 @@
+"""Buffers mapped records into batches, writes them with a few requests in flight, and echoes each STATE once
+everything before it is stored or rejected.
+
+Order is kept by one queue: batches and states enter in arrival order and leave only from the front, so a state
+is emitted after every batch before it has finished, however the requests complete. Memory stays bounded by the
+batches in flight.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from destination_twenty import protocol
+from destination_twenty.client import TwentyClient
+from destination_twenty.config import TwentyConfig
+from destination_twenty.errors import DataError, RecordRejected
+from destination_twenty.mapping import Mapper, unique_keys
+from destination_twenty.schema import ObjectSchema
+
+# Namespace of the client-side ids given to created records (uuid5 of stream and primary key): a retry of a
+# create whose answer was lost then meets its own id, and is known to be written already.
+CLIENT_ID_NAMESPACE = uuid.UUID("5f6b7c1e-2b1d-4c59-9a51-7e0e4f1f2a10")
+_MAX_RECORDS = re.compile(r"Maximum number of records to upsert is (\d+)")
+_DUPLICATE = "duplicate entry"
+PROGRESS_EVERY_SECONDS = 10.0
+
+
+@dataclass(slots=True)
+class Item:
+    """One record on its way: where it came from, what will be sent, and how."""
+
+    seq: int  # arrival order across streams
+    stream: str
+    position: int  # 1-based position of the record in its stream
+    payload: dict[str, Any]
+    keys: frozenset[tuple[str, str]]
+    update: bool = False  # the mapping gave an `id`: update that existing record
+    client_id: bool = False  # we chose the id (create path): a duplicate on it means "already written"
+
+
+@dataclass(slots=True)
+class Rejection:
+    seq: int
+    item_stream: str
+    position: int
+    reason: str
+    field: str | None = None
+
+
+@dataclass
+class BatchResult:
+    created: Counter = field(default_factory=Counter)  # per stream
+    updated: Counter = field(default_factory=Counter)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+@dataclass
+class _Batch:
+    items: list[Item]
+    keys: frozenset[tuple[str, str]]
+    future: Future
+
+
+@dataclass
+class _StateMark:
+    state: protocol.State
+
+
+class SyncFailed(Exception):
+    """Ends the sync after its ERROR trace has been emitted (exit code 1)."""
+
+
+class Writer:
+    def __init__(
+        self,
+        config: TwentyConfig,
+        client: TwentyClient,
+        mapper: Mapper,
+        schema: ObjectSchema | None,
+        primary_keys: Mapping[str, Sequence[Sequence[str]]] | None = None,
+        log: Callable[[str], None] | None = None,
+    ):
+        self.config = config
+        self.client = client
+        self.mapper = mapper
+        self.schema = schema
+        self.plural = config.object_path
+        self.primary_keys = primary_keys or {}
+        self._log = log or (lambda message: None)
+        self._batch_limit = config.batch_size  # shrinks when the server says its maximum is lower
+        self._limit_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(config.max_concurrent_requests, thread_name_prefix="twenty-write")
+        self._queue: deque[_Batch | _StateMark] = deque()
+        self._buffer: list[Item] = []
+        self._buffer_keys: set[tuple[str, str]] = set()
+        self._positions: Counter = Counter()
+        self._since_state_written: Counter = Counter()
+        self._since_state_rejected: Counter = Counter()
+        self.created: Counter = Counter()
+        self.updated: Counter = Counter()
+        self.rejected: Counter = Counter()
+        self._seq = 0
+        self._started = time.monotonic()
+        self._last_progress = self._started
+
+    # --- the main loop (runs on the main thread; it alone emits messages) ------------------------------
+
+    def run(
+        self, messages: Iterable[protocol.Record | protocol.State | protocol.Unreadable]
+    ) -> Iterator[dict]:
+        try:
+            for message in messages:
+                if isinstance(message, protocol.Record):
+                    yield from self._on_record(message)
+                elif isinstance(message, protocol.State):
+                    yield from self._flush_buffer()
+                    self._queue.append(_StateMark(message))
+                    yield from self._drain(block=False)
+                else:
+                    yield protocol.log_message("WARN", message.reason)
+                yield from self._maybe_progress()
+            yield from self._flush_buffer()
+            yield from self._drain(block=True)
+            yield protocol.log_message("INFO", self.summary())
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _on_record(self, record: protocol.Record) -> Iterator[dict]:
+        stream = record.stream
+        self._positions[stream] += 1
+        position = self._positions[stream]
+        self._seq += 1
+        try:
+            if not isinstance(record.data, dict):
+                raise RecordRejected(f"the record's data is {type(record.data).__name__}, not a JSON object")
+            payload = self.mapper.map(record.data)
+            if not payload:
+                raise RecordRejected("every mapped value is empty, so there is nothing to write")
+            item = self._make_item(stream, position, payload, record.data)
+        except RecordRejected as exc:
+            if not self.config.partial_success:
+                # Everything before this record is written (and its states emitted) before the sync ends.
+                yield from self._flush_buffer()
+                yield from self._drain(block=True)
+            yield from self._reject_now(Rejection(self._seq, stream, position, exc.reason, exc.field))
+            return
+        if item.keys & self._buffer_keys:
+            # Twenty fails a whole batch that repeats a unique key: close this batch, so the later record
+            # lands in the next one and wins.
+            yield from self._flush_buffer()
+        self._buffer.append(item)
+        self._buffer_keys |= item.keys
+        if len(self._buffer) >= self._batch_limit:
+            yield from self._flush_buffer()
+
+    def _make_item(
+        self, stream: str, position: int, payload: dict[str, Any], data: Mapping[str, Any]
+    ) -> Item:
+        update = "id" in payload
+        client_id = False
+        if not update:
+            keys = unique_keys(payload, self.schema)
+            if not self.config.upsert or not keys:
+                # Create, or upsert with no unique value to match on: a deterministic id makes retries and
+                # re-runs land on the same record instead of creating it twice.
+                payload["id"] = self._client_id(stream, data)
+                client_id = True
+        keys = frozenset(unique_keys(payload, self.schema))
+        return Item(self._seq, stream, position, payload, keys, update=update, client_id=client_id)
+
+    def _client_id(self, stream: str, data: Mapping[str, Any]) -> str:
+        pk = self.primary_keys.get(stream)
+        if pk:
+            values = [_dig(data, path) for path in pk]
+            if all(v is not None for v in values):
+                return str(
+                    uuid.uuid5(CLIENT_ID_NAMESPACE, f"{stream}\x1fpk\x1f{orjson.dumps(values).decode()}")
+                )
+        content = orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str).decode()
+        return str(uuid.uuid5(CLIENT_ID_NAMESPACE, f"{stream}\x1fcontent\x1f{content}"))
+
+    # --- batches in flight ---------------------------------------------------------------------------
+
+    def _flush_buffer(self) -> Iterator[dict]:
+        if not self._buffer:
+            return
+        items, keys = self._buffer, frozenset(self._buffer_keys)
+        self._buffer, self._buffer_keys = [], set()
+        # Keep the in-flight count bounded, and never race an earlier batch that touches the same record.
+        while True:
+            in_flight = [e for e in self._queue if isinstance(e, _Batch) and not e.future.done()]
+            clashing = [e.future for e in in_flight if e.keys & keys]
+            if clashing:
+                wait(clashing)
+            elif len(in_flight) >= self.config.max_concurrent_requests:
+                wait([e.future for e in in_flight], return_when=FIRST_COMPLETED)
+            else:
+                break
+            yield from self._drain(block=False)
+        self._queue.append(_Batch(items, keys, self._pool.submit(self._write_batch, items)))
+
+    def _drain(self, block: bool) -> Iterator[dict]:
+        """Settle finished work at the front of the queue, in order; with block=True, all of it."""
+        while self._queue:
+            head = self._queue[0]
+            if isinstance(head, _StateMark):
+                self._queue.popleft()
+                yield self._emit_state(head.state)
+                continue
+            if not head.future.done():
+                if not block:
+                    return
+                while True:
+                    done, _ = wait([head.future], timeout=PROGRESS_EVERY_SECONDS)
+                    if done:
+                        break
+                    yield from self._maybe_progress()
+            self._queue.popleft()
+            result = head.future.result()  # errors other than rejections end the sync here
+            for stream, n in result.created.items():
+                self.created[stream] += n
+                self._since_state_written[stream] += n
+            for stream, n in result.updated.items():
+                self.updated[stream] += n
+                self._since_state_written[stream] += n
+            for rejection in sorted(result.rejections, key=lambda r: r.seq):
+                yield from self._reject_now(rejection)
+
+    def _emit_state(self, state: protocol.State) -> dict:
+        streams = state.streams
+        if streams is None:  # GLOBAL / LEGACY: counts of every stream since the previous state
+            written, rejected = (
+                sum(self._since_state_written.values()),
+                sum(self._since_state_rejected.values()),
+            )
+            self._since_state_written.clear()
+            self._since_state_rejected.clear()
+        else:
+            written = sum(self._since_state_written.pop(s, 0) for s in streams)
+            rejected = sum(self._since_state_rejected.pop(s, 0) for s in streams)
+        return protocol.state_with_stats(state, written, rejected)
+
+    def _reject_now(self, rejection: Rejection) -> Iterator[dict]:
+        self.rejected[rejection.item_stream] += 1
+        self._since_state_rejected[rejection.item_stream] += 1
+        where = f"Record {rejection.position} of stream '{rejection.item_stream}'"
+        field_part = f", field '{rejection.field}'" if rejection.field else ""
+        message = f"{where} was rejected{field_part}: {rejection.reason}"
+        trace = protocol.error_trace(message, failure_type="system_error", stream=rejection.item_stream)
+        if self.config.partial_success:
+            yield trace
+            return
+        # Without partial success the first rejection ends the sync. Batches still in flight are waited for
+        # (never cut mid-request), but no later state is emitted: the platform resends from the last one.
+        self._buffer, self._buffer_keys = [], set()
+        for entry in self._queue:
+            if isinstance(entry, _Batch):
+                wait([entry.future])
+        self._queue.clear()
+        yield trace
+        yield protocol.log_message("INFO", self.summary())
+        raise SyncFailed(message)
+
+    # --- progress and summary ------------------------------------------------------------------------
+
+    def _maybe_progress(self) -> Iterator[dict]:
+        now = time.monotonic()
+        if now - self._last_progress < PROGRESS_EVERY_SECONDS:
+            return
+        self._last_progress = now
+        written = sum(self.created.values()) + sum(self.updated.values())
+        rate = written / max(now - self._started, 1e-9)
+        yield protocol.log_message(
+            "INFO",
+            f"Progress: {written} records written, {sum(self.rejected.values())} rejected, {rate:.0f} records/s; "
+            f"pacing {self.client.pacer.requests_per_minute:.0f} requests/min, batch size {self._batch_limit}, "
+            f"{self.client.stats.rate_limited} rate-limited answers so far",
+        )
+
+    def summary(self) -> str:
+        streams = sorted(set(self._positions) | set(self.created) | set(self.updated) | set(self.rejected))
+        parts = [
+            f"stream '{s}': created {self.created[s]}, updated {self.updated[s]}, rejected {self.rejected[s]}"
+            for s in streams
+        ]
+        elapsed = time.monotonic() - self._started
+        return f"Sync summary ({elapsed:.1f} s, {self.client.stats.calls} API calls): " + (
+            "; ".join(parts) or "no records"
+        )
+
+    # --- one batch (runs on a pool thread; only calls Twenty and returns a result) ----------------------
+
+    def _write_batch(self, items: list[Item]) -> BatchResult:
+        result = BatchResult()
+        updates = [i for i in items if i.update]
+        others = [i for i in items if not i.update]
+        if updates:
+            existing = self.client.existing_ids(self.plural, [i.payload["id"] for i in updates])
+            for item in updates:
+                if item.payload["id"] not in existing:
+                    result.rejections.append(
+                        Rejection(
+                            item.seq,
+                            item.stream,
+                            item.position,
+                            f"no record with id {item.payload['id']} exists in {self.plural} to update",
+                            "id",
+                        )
+                    )
+            updates = [i for i in updates if i.payload["id"] in existing]
+        if self.config.upsert:
+            kept = {id(i) for i in updates}
+            self._send([i for i in items if not i.update or id(i) in kept], True, result)
+        else:
+            self._send(updates, True, result)  # an update by id is an upsert keyed on an id known to exist
+            self._send(others, False, result)
+        return result
+
+    def _send(self, items: list[Item], upsert: bool, result: BatchResult) -> None:
+        start = 0
+        while start < len(items):
+            limit = self._batch_limit
+            self._send_chunk(items[start : start + limit], upsert, result)
+            start += limit
+
+    def _send_chunk(
+        self, items: list[Item], upsert: bool, result: BatchResult, resolved: bool = False
+    ) -> None:
+        if not items:
+            return
+        try:
+            rows = self.client.create_many(self.plural, [i.payload for i in items], upsert)
+        except DataError as exc:
+            maximum = _MAX_RECORDS.search(exc.message)
+            if maximum and len(items) > 1:
+                self._shrink(int(maximum.group(1)), len(items))
+                self._send(items, upsert, result)
+                return
+            if not resolved and _DUPLICATE in exc.message.lower() and any(i.client_id for i in items):
+                # Maybe an earlier attempt was stored and its answer lost: records whose own id exists are
+                # written already; send the rest again.
+                ids = [i.payload["id"] for i in items if i.client_id]
+                stored = self.client.existing_ids(self.plural, ids)
+                for item in items:
+                    if item.client_id and item.payload["id"] in stored:
+                        result.created[item.stream] += 1
+                remaining = [i for i in items if not (i.client_id and i.payload["id"] in stored)]
+                self._send_chunk(remaining, upsert, result, resolved=True)
+                return
+            if len(items) == 1:
+                item = items[0]
+                result.rejections.append(Rejection(item.seq, item.stream, item.position, _explain(exc, item)))
+                return
+            # One bad record fails the whole batch: split it until the bad ones stand alone.
+            middle = len(items) // 2
+            self._send_chunk(items[:middle], upsert, result, resolved)
+            self._send_chunk(items[middle:], upsert, result, resolved)
+            return
+        self._tally(items, rows, upsert, result)
+
+    def _tally(
+        self, items: list[Item], rows: list[dict[str, Any]], upsert: bool, result: BatchResult
+    ) -> None:
+        # Twenty answers updates first, then inserts, whatever the input order: match rows by id, and tell an
+        # update from an insert by comparing createdAt with updatedAt.
+        by_id = {row.get("id"): row for row in rows if isinstance(row, dict)}
+        unmatched = Counter()
+        for item in items:
+            row = by_id.get(item.payload.get("id")) if "id" in item.payload else None
+            if row is None:
+                unmatched[item.stream] += 1
+                continue
+            if upsert and row.get("createdAt") != row.get("updatedAt"):
+                result.updated[item.stream] += 1
+            else:
+                result.created[item.stream] += 1
+        if unmatched:
+            # Records matched on a unique field carry no id of ours: count them from the rows that are not ours.
+            ours = _ids(items)
+            updated = (
+                sum(
+                    1
+                    for r in rows
+                    if isinstance(r, dict)
+                    and r.get("id") not in ours
+                    and r.get("createdAt") != r.get("updatedAt")
+                )
+                if upsert
+                else 0
+            )
+            for stream, n in unmatched.items():
+                take = min(updated, n)
+                updated -= take
+                result.updated[stream] += take
+                result.created[stream] += n - take
+
+    def _shrink(self, server_max: int, tried: int) -> None:
+        with self._limit_lock:
+            new = max(1, min(server_max, tried // 2 if server_max >= tried else server_max))
+            if new < self._batch_limit:
+                self._batch_limit = new
+                self._log(f"Twenty accepts at most {server_max} records per call; batch size is now {new}.")
+
+
+def _ids(items: Sequence[Item]) -> set[Any]:
+    return {i.payload.get("id") for i in items if "id" in i.payload}
+
+
+def _explain(exc: DataError, item: Item) -> str:
+    """Twenty's reason, made specific where Twenty's own words are vague."""
+    message = exc.message
+    if _DUPLICATE in message.lower():
+        keys = ", ".join(f"{k}={v}" for k, v in sorted(item.keys) if k != "id") or "its id"
+        action = "already exists" if not item.update else "conflicts with another record"
+        return f"a record with the same unique value ({keys}) {action} in Twenty ({message})"
+    if "foreign key constraint" in message:
+        return f"a relation id points to no existing record ({message})"
+    return message
+
+
+def _dig(data: Mapping[str, Any], path: Sequence[str]) -> Any:
+    value: Any = data
+    for part in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value

@@ -1,0 +1,63 @@
+import time
+
+from integration_tests.conftest import API_KEY, config_for, run_connector
+
+
+def test_check_succeeds_with_a_good_config(emulator, tmp_path):
+    run = run_connector(["check"], tmp_path, config_for(emulator, "people"))
+    assert run.returncode == 0
+    assert run.status["status"] == "SUCCEEDED", run.status
+
+
+def test_check_names_authentication_for_a_bad_key(emulator, tmp_path):
+    config = config_for(emulator, "people", api_key="wrong-" + API_KEY[::-1])
+    run = run_connector(["check"], tmp_path, config)
+    assert run.returncode == 0
+    assert run.status["status"] == "FAILED"
+    assert "Authentication" in run.status["message"]
+    assert "401" in run.status["message"]
+
+
+def test_check_fails_fast_on_an_unreachable_url(tmp_path):
+    config = {"api_key": API_KEY, "mode": "people", "api_url": "http://127.0.0.1:9"}
+    started = time.monotonic()
+    run = run_connector(["check"], tmp_path, config, timeout=60)
+    assert time.monotonic() - started < 30
+    assert run.status["status"] == "FAILED"
+    assert "could not be reached" in run.status["message"]
+
+
+def test_check_names_a_missing_custom_object(emulator, tmp_path):
+    run = run_connector(["check"], tmp_path, config_for(emulator, "custom", custom_object="spaceships"))
+    assert run.status["status"] == "FAILED"
+    assert "'spaceships' does not exist" in run.status["message"]
+
+
+def test_check_catches_the_seed_mapping_that_sends_employees_to_people(emulator, tmp_path):
+    # The seed document's own example maps company_size → employees on People, which has no such field.
+    mapping = [
+        {"column": "email", "field": "emails.primaryEmail", "transforms": ["lowercase"]},
+        {"column": "first_name", "field": "name.firstName"},
+        {"column": "company_size", "field": "employees"},
+        {"column": "revenue", "field": "annualRecurringRevenue.amountMicros"},
+    ]
+    run = run_connector(["check"], tmp_path, config_for(emulator, "people", column_mapping=mapping))
+    assert run.status["status"] == "FAILED"
+    message = run.status["message"]
+    assert "employees" in message and "annualRecurringRevenue" in message
+    assert "closest" in message.lower()
+
+
+def test_check_rejects_an_unknown_transform(emulator, tmp_path):
+    mapping = [{"column": "email", "field": "emails.primaryEmail", "transforms": ["lowercase", "titlecase"]}]
+    run = run_connector(["check"], tmp_path, config_for(emulator, "people", column_mapping=mapping))
+    assert run.status["status"] == "FAILED"
+    assert "titlecase" in run.status["message"]
+
+
+def test_check_rejects_a_custom_object_name_with_path_tricks(emulator, tmp_path):
+    run = run_connector(
+        ["check"], tmp_path, config_for(emulator, "custom", custom_object="../metadata/objects")
+    )
+    assert run.status["status"] == "FAILED"
+    assert "custom_object" in run.status["message"]
