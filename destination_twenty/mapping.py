@@ -103,7 +103,7 @@ class Mapper:
         payload: dict[str, Any] = {}
         for column, top, sub, convert, path in self._plan:
             value = data.get(column)
-            if value is None:
+            if value is None or value == "":
                 continue
             try:
                 value = convert(value)
@@ -118,7 +118,7 @@ class Mapper:
         payload: dict[str, Any] = {}
         compiled = self._identity
         for key, value in data.items():
-            if value is None:
+            if value is None or value == "":
                 continue
             entry = compiled.get(key, False)
             if entry is False:
@@ -145,7 +145,7 @@ class Mapper:
         top, _, sub = path.partition(".")
         if self.schema is None:
             if sub.rpartition(".")[2] == "amountMicros":
-                return top, sub, to_micros
+                return top, sub, _micros
             return top, sub or None, _schemaless_value
         try:
             info, sub_name = self.schema.resolve(path)
@@ -227,7 +227,7 @@ def _chain(transform: Convert, coerce: Convert) -> Convert:
 
     def convert(value: Any) -> Any:
         value = transform(value)
-        return None if value is None else coerce(value)
+        return None if value is None or value == "" else coerce(value)
 
     return convert
 
@@ -268,7 +268,7 @@ def _clean_dict(value: dict[str, Any]) -> dict[str, Any]:
         if item is None:
             continue
         if key == "amountMicros":
-            item = to_micros(item)
+            item = _micros(item)
         elif isinstance(item, dict):
             item = _clean_dict(item)
         if type(item) in _EMPTY_CONTAINERS and not item:
@@ -323,7 +323,7 @@ def _composite(info: FieldInfo) -> Convert:
                 return _reject(
                     f'field "{info.name}" ({info.type}) has no sub-field "{key}"; it has {", ".join(subfields)}'
                 )
-            if item is None:
+            if item is None or item == "":
                 continue
             item = coerce(item)
             if item is None or (type(item) in _EMPTY_CONTAINERS and not item):
@@ -430,6 +430,12 @@ def _numeric(value: Any) -> Any:
         to_decimal(value)  # rejects NaN and infinities
         return value
     return text_form(to_decimal(value))
+
+
+def _micros(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return to_micros(value)
 
 
 def _boolean(value: Any) -> Any:
@@ -610,7 +616,7 @@ _SUBFIELDS: dict[tuple[str, str], Convert] = {
     ("LINKS", "secondaryLinks"): _secondary_links,
     ("PHONES", "primaryPhoneCountryCode"): _upper_text,
     ("PHONES", "additionalPhones"): _raw_json,
-    ("CURRENCY", "amountMicros"): to_micros,
+    ("CURRENCY", "amountMicros"): _micros,
     ("CURRENCY", "currencyCode"): _currency_code,
     ("ADDRESS", "addressLat"): _number,
     ("ADDRESS", "addressLng"): _number,
