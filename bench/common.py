@@ -1,0 +1,119 @@
+"""Shared pieces of the benchmarks: records, the connector as a subprocess, timing and peak memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CONNECTOR = Path(sys.executable).with_name("destination-twenty")
+API_KEY = "bench-key"
+
+PEOPLE_MAPPING = [
+    {"column": "email", "field": "emails.primaryEmail", "transforms": ["trim", "lowercase"]},
+    {"column": "first_name", "field": "name.firstName", "transforms": ["trim"]},
+    {"column": "last_name", "field": "name.lastName"},
+    {"column": "title", "field": "jobTitle", "transforms": ["null_if:-"]},
+    {"column": "city", "field": "city"},
+    {"column": "linkedin", "field": "linkedinLink.primaryLinkUrl"},
+]
+
+
+def person(i: int) -> dict[str, Any]:
+    return {
+        "email": f" Person.{i}@Bench.example ",
+        "first_name": f"First{i}",
+        "last_name": f"Last{i}",
+        "title": "-" if i % 7 == 0 else f"Engineer {i % 13}",
+        "city": ["London", "Paris", "Lagos", "Lima"][i % 4],
+        "linkedin": f"https://www.linkedin.com/in/person-{i}",
+    }
+
+
+def messages(count: int, stream: str = "people", state_every: int = 1000) -> Iterator[bytes]:
+    """Airbyte RECORD and STATE lines, generated on the fly (never held in memory)."""
+    for i in range(count):
+        yield (
+            json.dumps({"type": "RECORD", "record": {"stream": stream, "data": person(i), "emitted_at": 0}})
+            + "\n"
+        ).encode()
+        if (i + 1) % state_every == 0 or i + 1 == count:
+            state = {
+                "type": "STREAM",
+                "stream": {"stream_descriptor": {"name": stream}, "stream_state": {"n": i + 1}},
+                "id": i + 1,
+            }
+            yield (json.dumps({"type": "STATE", "state": state}) + "\n").encode()
+
+
+@dataclass
+class SyncRun:
+    records: int
+    seconds: float
+    returncode: int
+    peak_rss_mb: float
+    states: int
+    written: float
+
+    @property
+    def records_per_second(self) -> float:
+        return self.records / self.seconds
+
+
+def run_sync(url: str, count: int, **config: Any) -> SyncRun:
+    """Run `destination-twenty write` as Airbyte would, feeding `count` people on stdin; measure time and RSS."""
+    settings = {
+        "api_key": API_KEY,
+        "api_url": url,
+        "mode": "people",
+        "column_mapping": PEOPLE_MAPPING,
+        "batch_size": 60,
+        "requests_per_minute": 1_000_000,
+    }
+    settings.update(config)
+    with tempfile.TemporaryDirectory() as tmp:
+        config_path, catalog_path = Path(tmp, "config.json"), Path(tmp, "catalog.json")
+        config_path.write_text(json.dumps(settings))
+        stream = {
+            "name": "people",
+            "json_schema": {"type": "object"},
+            "supported_sync_modes": ["full_refresh"],
+        }
+        catalog = {
+            "streams": [
+                {"stream": stream, "sync_mode": "full_refresh", "destination_sync_mode": "append_dedup"}
+            ]
+        }
+        catalog_path.write_text(json.dumps(catalog))
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [str(CONNECTOR), "write", "--config", str(config_path), "--catalog", str(catalog_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        out: list[bytes] = []
+        reader = threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True)
+        reader.start()
+        try:
+            for line in messages(count):
+                proc.stdin.write(line)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS, not the max over all children
+        seconds = time.perf_counter() - started
+        reader.join(timeout=10)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    states = [json.loads(line)["state"] for line in out if line.startswith(b'{"type":"STATE"')]
+    written = sum(s["destinationStats"]["recordCount"] for s in states)
+    return SyncRun(count, seconds, proc.returncode, usage.ru_maxrss / 1024, len(states), written)

@@ -1,0 +1,222 @@
+"""`make bench`: the write-path figures of issue 4, each a ratio measured side by side in one run.
+
+Writes bench/RESULTS.md (quoted by the README). Everything talks to a local emulator on 127.0.0.1.
+Usage: python bench/run_all.py [--quick]   (--quick: smaller counts, for a smoke run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import API_KEY, PEOPLE_MAPPING, person, run_sync  # noqa: E402
+from destination_twenty.config import ColumnMap  # noqa: E402
+from destination_twenty.mapping import Mapper  # noqa: E402
+from twenty_emulator.testing import run_emulator  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+RATE = 20  # requests/s: a compressed stand-in for Twenty Cloud's 100/min
+BATCH = 60
+
+
+def rate_limited(count: int) -> dict:
+    """Connector under the emulator's real throttler at RATE req/s: achieved ÷ (RATE × batch)."""
+    with run_emulator("--rate-limit", f"{RATE}/1", api_key=API_KEY) as emulator:
+        run = run_sync(emulator.url, count, requests_per_minute=RATE * 60, batch_size=BATCH)
+        rejected_429 = sum(1 for r in emulator.requests() if r.get("status") == 429)
+        stored = len(emulator.records("people"))
+    ceiling = RATE * BATCH
+    return {
+        "records": count,
+        "stored": stored,
+        "records_per_s": run.records_per_second,
+        "ceiling_per_s": ceiling,
+        "ratio": run.records_per_second / ceiling,
+        "http_429": rejected_429,
+        "exit": run.returncode,
+    }
+
+
+def one_per_call(seconds: float) -> dict:
+    """The common integration's way: one POST per record, paced at the same limit. Runs for `seconds`."""
+    with run_emulator("--rate-limit", f"{RATE}/1", api_key=API_KEY) as emulator:
+        session = requests.Session()
+        session.headers.update({"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"})
+        mapper = Mapper(
+            [ColumnMap(m["column"], m["field"], tuple(m.get("transforms", []))) for m in PEOPLE_MAPPING]
+        )
+        sent, started, i = 0, time.perf_counter(), 0
+        next_slot = started
+        while time.perf_counter() - started < seconds:
+            now = time.perf_counter()
+            if now < next_slot:
+                time.sleep(next_slot - now)
+            next_slot = max(next_slot, time.perf_counter()) + 1.0 / RATE * 1.02
+            response = session.post(
+                f"{emulator.url}/rest/people?upsert=true", data=json.dumps(mapper.map(person(i)))
+            )
+            if response.status_code == 201:
+                sent += 1
+                i += 1
+            elif response.status_code == 429:
+                next_slot += 1.0 / RATE
+        elapsed = time.perf_counter() - started
+    return {"records": sent, "records_per_s": sent / elapsed}
+
+
+def unlimited(count: int, concurrency: int = 4) -> dict:
+    """Connector vs a bare client posting the same pre-built JSON batches with the same concurrency."""
+    mapper = Mapper(
+        [ColumnMap(m["column"], m["field"], tuple(m.get("transforms", []))) for m in PEOPLE_MAPPING]
+    )
+    bodies = [
+        json.dumps([mapper.map(person(i)) for i in range(start, min(start + BATCH, count))]).encode()
+        for start in range(0, count, BATCH)
+    ]
+    with run_emulator("--rate-limit", "off", api_key=API_KEY) as emulator:
+        session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=concurrency)
+        session.mount("http://", adapter)
+        session.headers.update({"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"})
+        url = f"{emulator.url}/rest/batch/people?upsert=true"
+
+        def post(body: bytes) -> int:
+            return session.post(url, data=body).status_code
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            statuses = list(pool.map(post, bodies))
+        bare_seconds = time.perf_counter() - started
+        assert all(s == 201 for s in statuses), set(statuses)
+        emulator.reset()
+        run = run_sync(emulator.url, count, max_concurrent_requests=concurrency)
+        stored = len(emulator.records("people"))
+    bare = count / bare_seconds
+    return {
+        "records": count,
+        "stored": stored,
+        "connector_per_s": run.records_per_second,
+        "bare_per_s": bare,
+        "ratio": run.records_per_second / bare,
+        "exit": run.returncode,
+    }
+
+
+def pipeline(count: int) -> dict:
+    """Mapping and transforms alone, on one core (this process, one thread)."""
+    mapper = Mapper(
+        [ColumnMap(m["column"], m["field"], tuple(m.get("transforms", []))) for m in PEOPLE_MAPPING]
+    )
+    rows = [person(i) for i in range(count)]
+    started = time.perf_counter()
+    for row in rows:
+        mapper.map(row)
+    seconds = time.perf_counter() - started
+    return {"records": count, "records_per_s": count / seconds}
+
+
+def memory(small: int, large: int) -> dict:
+    with run_emulator("--rate-limit", "off", api_key=API_KEY) as emulator:
+        first = run_sync(emulator.url, small)
+        emulator.reset()
+        second = run_sync(emulator.url, large)
+        stored = len(emulator.records("people"))
+    return {
+        "small": small,
+        "large": large,
+        "small_rss_mb": first.peak_rss_mb,
+        "large_rss_mb": second.peak_rss_mb,
+        "ratio": second.peak_rss_mb / first.peak_rss_mb,
+        "large_stored": stored,
+        "exit": (first.returncode, second.returncode),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller counts (a smoke run; not for RESULTS.md)"
+    )
+    args = parser.parse_args()
+    scale = 10 if args.quick else 1
+    results = {}
+    print("rate-limited …", flush=True)
+    results["rate_limited"] = rate_limited(30_000 // scale)
+    print(results["rate_limited"], flush=True)
+    print("one record per call …", flush=True)
+    results["one_per_call"] = one_per_call(15.0 / (3 if args.quick else 1))
+    print(results["one_per_call"], flush=True)
+    results["speedup"] = results["rate_limited"]["records_per_s"] / results["one_per_call"]["records_per_s"]
+    print("no limit …", flush=True)
+    results["unlimited"] = unlimited(30_000 // scale)
+    print(results["unlimited"], flush=True)
+    print("pipeline …", flush=True)
+    results["pipeline"] = pipeline(200_000 // scale)
+    print(results["pipeline"], flush=True)
+    print("memory …", flush=True)
+    results["memory"] = memory(20_000 // scale, 200_000 // scale)
+    print(results["memory"], flush=True)
+    report = render(results, quick=args.quick)
+    print(report)
+    if not args.quick:
+        RESULTS.write_text(report)
+        (RESULTS.parent / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    return 0 if all(passed(results).values()) else 1
+
+
+def passed(r: dict) -> dict[str, bool]:
+    return {
+        "rate_limited": r["rate_limited"]["ratio"] >= 0.95
+        and r["rate_limited"]["stored"] == r["rate_limited"]["records"],
+        "unlimited": r["unlimited"]["ratio"] >= 0.85
+        and r["unlimited"]["stored"] == r["unlimited"]["records"],
+        "speedup": r["speedup"] >= 40,
+        "pipeline": r["pipeline"]["records_per_s"] >= 50_000,
+        "memory": r["memory"]["ratio"] <= 1.2 and r["memory"]["large_rss_mb"] < 200,
+    }
+
+
+def render(r: dict, quick: bool) -> str:
+    ok = passed(r)
+    mark = {True: "pass", False: "FAIL"}
+    rl, un, pl, mem, one = r["rate_limited"], r["unlimited"], r["pipeline"], r["memory"], r["one_per_call"]
+    lines = [
+        "# Write-path benchmark results",
+        "",
+        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `make bench` (`bench/run_all.py`)"
+        + (" — QUICK smoke run, reduced counts" if quick else "")
+        + f", on {platform.machine()} with {platform.python_implementation()} {platform.python_version()}, "
+        "2 cores shared by the connector and the emulator. Every figure is a ratio of two runs made side by side.",
+        "",
+        "| measure | target | measured | result |",
+        "|---|---|---|---|",
+        f"| Rate-limited: {rl['records']:,} people, emulator at {RATE} req/s, batches of {BATCH}: "
+        f"{rl['records_per_s']:.0f} records/s ÷ ceiling {rl['ceiling_per_s']} | ≥ 0.95 | {rl['ratio']:.3f} "
+        f"({rl['http_429']} answers were 429) | {mark[ok['rate_limited']]} |",
+        f"| No limit: connector {un['connector_per_s']:.0f} records/s ÷ bare client {un['bare_per_s']:.0f} records/s "
+        f"({un['records']:,} people, 4 in flight) | ≥ 0.85 | {un['ratio']:.3f} | {mark[ok['unlimited']]} |",
+        f"| Speed-up over one record per call at the same limit ({one['records_per_s']:.1f} records/s) | ≥ 40× "
+        f"| {r['speedup']:.1f}× | {mark[ok['speedup']]} |",
+        f"| Mapping and transform pipeline alone, one core ({pl['records']:,} records) | ≥ 50,000 records/s "
+        f"| {pl['records_per_s']:,.0f} records/s | {mark[ok['pipeline']]} |",
+        f"| Peak RSS writing {mem['large']:,} ÷ writing {mem['small']:,} records | ≤ 1.2 and < 200 MB "
+        f"| {mem['ratio']:.2f} ({mem['large_rss_mb']:.0f} MB vs {mem['small_rss_mb']:.0f} MB) | {mark[ok['memory']]} |",
+        "",
+        "Every run stored exactly the records it was given (checked by reading the emulator back).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
