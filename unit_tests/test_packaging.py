@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import fnmatch
 import json
 import re
 import shlex
@@ -234,7 +235,8 @@ def test_top_level_spec_is_identical_to_packaged_spec() -> None:
 
 def test_spec_is_declared_package_data(pyproject: dict[str, Any]) -> None:
     setuptools_cfg = pyproject["tool"]["setuptools"]
-    assert PACKAGE in setuptools_cfg["packages"]
+    included = setuptools_cfg["packages"]["find"]["include"]
+    assert any(fnmatch.fnmatch(PACKAGE, pattern) for pattern in included)
     assert "spec.json" in setuptools_cfg["package-data"][PACKAGE], (
         "destination_twenty/spec.json must be listed in [tool.setuptools.package-data] or the CDK cannot load it"
     )
