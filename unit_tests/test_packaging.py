@@ -7,9 +7,9 @@ Dockerfile copies (filtered through .dockerignore).
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import importlib.metadata
-import fnmatch
 import json
 import re
 import shlex
