@@ -1,0 +1,523 @@
+"""HTTP routing: the /rest API, /healthz, and the /_emulator inspection door.
+
+Request pipeline for /rest/ (mirrors where the real server does each step):
+fault injection (a proxy in front) -> JSON body parsing (body-parser, before auth) -> auth middleware ->
+path parsing (unknown object, bad UUID: no token spent) -> throttler (record API only) -> handler.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from .errors import ApiError, bad_request
+from .faults import FaultInjector
+from .filters import encode_cursor, parse_list_query
+from .records import Records
+from .schema import Workspace
+from .store import Store
+from .throttle import Throttle
+from .validation import UUID_RE, now_iso
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+JSON_TYPE = "application/json; charset=utf-8"
+WORKSPACE_MEMBER = {
+    "id": "20202020-0687-4c41-b707-ed1bfca972a7",
+    "name": {"firstName": "Tim", "lastName": "Apple"},
+    "userEmail": "tim@apple.dev",
+    "userId": "20202020-9e3b-46d4-a556-88b9ddc2b034",
+    "locale": "en",
+    "colorScheme": "System",
+    "timeZone": "system",
+}
+DEMO_COMPANIES = [
+    {"name": "Airbnb", "domainName": {"primaryLinkUrl": "https://airbnb.com"}, "employees": 5000},
+    {"name": "Qonto", "domainName": {"primaryLinkUrl": "https://qonto.com"}, "employees": 800},
+    {"name": "Stripe", "domainName": {"primaryLinkUrl": "https://stripe.com"}, "employees": 7000},
+]
+DEMO_PEOPLE = [
+    {
+        "name": {"firstName": "Christoph", "lastName": "Callisto"},
+        "emails": {"primaryEmail": "christoph@airbnb.com"},
+    },
+    {"name": {"firstName": "Sylvie", "lastName": "Palmer"}, "emails": {"primaryEmail": "sylvie@qonto.com"}},
+    {
+        "name": {"firstName": "Christopher", "lastName": "Gonzalez"},
+        "emails": {"primaryEmail": "chris@stripe.com"},
+    },
+    {"name": {"firstName": "Ashley", "lastName": "Parker"}, "emails": {"primaryEmail": "ashley@stripe.com"}},
+]
+
+
+@dataclass
+class Config:
+    api_key: str
+    api_key_name: str = "emulator-key"
+    db: str = ":memory:"
+    max_batch: int = 200
+    rate_limit: tuple[int, int] | None = (100, 60000)
+    retry_after: bool = False
+    faults: str | None = None
+    fault_seed: int | None = None
+    timeout_hold_seconds: float = 30.0
+    demo_data: bool = False
+    verbose: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+class Emulator:
+    """All state of one emulated workspace; the HTTP handler only routes into it."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.store = Store(config.db)
+        self.throttle = Throttle(*config.rate_limit) if config.rate_limit else None
+        self.faults = FaultInjector(config.faults, config.fault_seed)
+        self.log: list[dict] = []
+        self.log_lock = threading.Lock()
+        self._fresh_workspace()
+
+    def _fresh_workspace(self) -> None:
+        self.workspace = Workspace()
+        self.records = Records(self.workspace, self.store, self.config.api_key_name, self.config.max_batch)
+        for obj in self.workspace.objects.values():
+            self.store.ensure_table(obj)
+        self.store.drop_all_rows()
+        self._seed()
+
+    def _seed(self) -> None:
+        member = self.workspace.objects["workspaceMember"]
+        self.records.create_many(member, [WORKSPACE_MEMBER], upsert=True)
+        if self.config.demo_data:
+            companies = self.records.create_many(
+                self.workspace.by_plural["companies"], DEMO_COMPANIES, upsert=True
+            )
+            people = [
+                dict(p, companyId=companies[i % len(companies)]["id"]) for i, p in enumerate(DEMO_PEOPLE)
+            ]
+            self.records.create_many(self.workspace.by_plural["people"], people, upsert=True)
+
+    def reset(self, metadata: bool) -> None:
+        with self.store.lock:
+            if metadata:
+                self._fresh_workspace()
+            else:
+                self.store.drop_all_rows()
+                self._seed()
+        with self.log_lock:
+            self.log.clear()
+        if self.throttle:
+            self.throttle.reset()
+        self.faults.reset()
+
+    def add_log(self, entry: dict) -> None:
+        with self.log_lock:
+            self.log.append(entry)
+        if self.config.verbose:
+            print(
+                f"{entry['method']} {entry['path']} -> {entry['status']}"
+                + (f" fault={entry['fault']}" if entry["fault"] else ""),
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def _record_count(body) -> int:
+    if isinstance(body, list):
+        return len(body)
+    return 1 if isinstance(body, dict) else 0
+
+
+def _json_error_message(text: str, exc: json.JSONDecodeError) -> str:
+    """Node's JSON.parse wording, which the real server (body-parser) returns."""
+    if exc.pos >= len(text.rstrip()):
+        return "Unexpected end of JSON input"
+    snippet = text if len(text) <= 30 else text[:30] + "..."
+    return f"Unexpected token '{text[exc.pos]}', \"{snippet}\" is not valid JSON"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive; every response carries Content-Length
+    server_version = "twenty-emulator"
+    sys_version = ""
+    emulator: Emulator  # set on the subclass built by make_server
+
+    # Quiet by default; --verbose logs one line per request from add_log instead.
+    def log_message(self, format, *args):  # noqa: A002 - signature fixed by the base class
+        pass
+
+    def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def do_PATCH(self):
+        self._handle("PATCH")
+
+    def do_PUT(self):
+        self._handle("PUT")
+
+    def do_DELETE(self):
+        self._handle("DELETE")
+
+    # ----------------------------------------------------------------- plumbing
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(
+        self, status: int, payload, *, content_type: str = JSON_TYPE, headers: dict | None = None
+    ) -> None:
+        data = payload if isinstance(payload, bytes) else _dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _abort_connection(self) -> None:
+        """Drop the TCP connection with a reset, without an HTTP answer."""
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+        self.close_connection = True
+
+    def _handle(self, method: str) -> None:
+        emu = self.emulator
+        url = urlsplit(self.path)
+        path = url.path
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        entry = {
+            "n": None,
+            "time": now_iso(),
+            "method": method,
+            "path": path,
+            "query": query,
+            "status": None,
+            "records": 0,
+            "fault": None,
+        }
+        is_rest = path == "/rest" or path.startswith("/rest/")
+        if path.startswith("/_emulator/"):
+            self._inspection(method, path, query)
+            return
+        if is_rest:
+            decision = emu.faults.next()
+            entry["n"] = decision.number
+            if decision.latency_ms:
+                time.sleep(decision.latency_ms / 1000)
+            entry["fault"] = decision.kind
+            if decision.kind in ("reset", "timeout"):
+                if decision.kind == "timeout":
+                    time.sleep(emu.config.timeout_hold_seconds)
+                self._abort_connection()
+                emu.add_log(entry)
+                return
+            if decision.kind in ("500", "502", "503", "429"):
+                self._read_body()
+                status, body, ctype, headers = self._fault_response(decision.kind)
+                self._send(status, body, content_type=ctype, headers=headers)
+                entry["status"] = status
+                emu.add_log(entry)
+                return
+        raw = self._read_body()
+        try:
+            status, payload, headers = self._route(method, path, query, raw, url.query, entry)
+        except ApiError as exc:
+            status, payload, headers = exc.status, exc.body(), getattr(exc, "headers", None)
+        except Exception as exc:  # a bug in the emulator: answer like the real server's generic 500
+            print(f"twenty-emulator: internal error: {exc!r}", file=sys.stderr, flush=True)
+            status, payload, headers = (
+                500,
+                {
+                    "statusCode": 500,
+                    "error": "InternalServerErrorException",
+                    "messages": ["Internal server error"],
+                },
+                None,
+            )
+        if entry["fault"] == "commit-reset":
+            self._abort_connection()  # the write happened; the client never hears about it
+        else:
+            self._send(status, payload, headers=headers)
+            entry["status"] = status
+        emu.add_log(entry)
+
+    def _fault_response(self, kind: str):
+        if kind == "500":
+            body = {
+                "statusCode": 500,
+                "error": "InternalServerErrorException",
+                "messages": ["Internal server error"],
+            }
+            return 500, body, JSON_TYPE, None
+        if kind == "502":
+            html = (
+                "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+                "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+            )
+            return 502, html.encode(), "text/html", None
+        if kind == "503":
+            return (
+                503,
+                b"upstream connect error or disconnect/reset before headers. reset reason: overflow",
+                "text/plain",
+                None,
+            )
+        bucket_message = f"Limit reached ({self.emulator.throttle.long.max_tokens if self.emulator.throttle else 100} tokens per {self.emulator.throttle.long.window_ms if self.emulator.throttle else 60000} ms)"
+        return 429, self._throttle_body(bucket_message), JSON_TYPE, self._retry_headers(None)
+
+    @staticmethod
+    def _throttle_body(message: str) -> dict:
+        return {"statusCode": 429, "error": "HttpException", "messages": [message]}
+
+    def _retry_headers(self, bucket) -> dict | None:
+        if not self.emulator.config.retry_after:
+            return None
+        throttle = self.emulator.throttle
+        bucket = bucket or (throttle.long if throttle else None)
+        now_ms = time.time() * 1000
+        wait_ms = bucket.reset_after_ms(now_ms) if bucket else 1000
+        limit = bucket.max_tokens if bucket else 100
+        return {
+            "Retry-After": str(max(1, int(-(-wait_ms // 1000)))),
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(int((now_ms + wait_ms) / 1000) + 1),
+        }
+
+    # ----------------------------------------------------------------- inspection door
+    def _inspection(self, method: str, path: str, query: dict) -> None:
+        emu = self.emulator
+        self._read_body()
+        parts = [p for p in path.split("/") if p][1:]
+        if method == "GET" and len(parts) == 2 and parts[0] == "records":
+            obj = emu.workspace.by_plural.get(parts[1])
+            if obj is None:
+                self._send(404, {"error": f"unknown object {parts[1]}"})
+                return
+            records = [json.loads(t) for t in emu.store.all_records(obj)]
+            if query.get("include_deleted", "true").lower() == "false":
+                records = [r for r in records if not r.get("deletedAt")]
+            self._send(200, {"records": records})
+        elif method == "GET" and parts == ["requests"]:
+            with emu.log_lock:
+                self._send(200, {"requests": list(emu.log)})
+        elif method == "POST" and parts == ["reset"]:
+            emu.reset(metadata=query.get("metadata", "").lower() in ("1", "true", "fresh"))
+            self._send(200, {"status": "reset"})
+        else:
+            self._send(404, {"error": "unknown inspection endpoint"})
+
+    # ----------------------------------------------------------------- /rest routing
+    def _route(self, method: str, path: str, query: dict, raw: bytes, raw_query: str, entry: dict):
+        if path == "/healthz" and method == "GET":
+            return 200, {"status": "ok", "info": {}, "error": {}, "details": {}}, None
+        if not (path == "/rest" or path.startswith("/rest/")):
+            return 404, {"statusCode": 404, "message": f"Cannot {method} {path}", "error": "Not Found"}, None
+
+        body = None
+        if raw.strip():
+            text = raw.decode("utf-8", errors="replace")
+            try:
+                body = json.loads(text)
+            except json.JSONDecodeError as exc:
+                return (
+                    400,
+                    {"message": _json_error_message(text, exc), "error": "Bad Request", "statusCode": 400},
+                    None,
+                )
+        entry["records"] = _record_count(body)
+
+        self._authenticate()
+        segments = [s for s in path[len("/rest") :].split("/") if s]
+        if segments[:1] == ["metadata"]:
+            return self._metadata(method, segments[1:], body, raw_query, path)
+        return self._records(method, segments, query, body, path)
+
+    def _authenticate(self) -> None:
+        header = self.headers.get("Authorization") or ""
+        if not header.startswith("Bearer ") or not header[len("Bearer ") :].strip():
+            raise ApiError(
+                403,
+                "FORBIDDEN_EXCEPTION",
+                "",
+                body={
+                    "statusCode": 403,
+                    "messages": ["Missing authentication token"],
+                    "error": "FORBIDDEN_EXCEPTION",
+                },
+            )
+        token = header[len("Bearer ") :].strip()
+        if token != self.emulator.config.api_key:
+            message = "Token invalid." if token.count(".") == 2 else "No payload"
+            raise ApiError(
+                401,
+                "UNAUTHENTICATED",
+                message,
+                body={"statusCode": 401, "messages": [message], "error": "UNAUTHENTICATED"},
+            )
+
+    def _throttle(self) -> None:
+        throttle = self.emulator.throttle
+        if throttle is None:
+            return
+        refused = throttle.check()
+        if refused is not None:
+            exc = ApiError(429, "HttpException", refused.message)
+            exc.headers = self._retry_headers(refused)
+            raise exc
+
+    def _records(self, method: str, segments: list[str], query: dict, body, path: str):
+        emu = self.emulator
+        invalid_path = bad_request(
+            f"Query path '{path}' invalid. Valid examples: /rest/companies/id or /rest/companies "
+            "or /rest/batch/companies or /rest/restore/companies/id"
+        )
+        if not segments:
+            raise invalid_path
+        if segments[0] == "batch":
+            if len(segments) != 2 or method != "POST":
+                raise invalid_path
+            obj = emu.workspace.resolve_plural(segments[1])
+            self._throttle()
+            if not isinstance(body, list):
+                raise ApiError(400, "TypeError", "data.map is not a function")
+            upsert = query.get("upsert") == "true"
+            records = emu.records.create_many(obj, body, upsert=upsert)
+            return 201, {"data": {f"create{obj.namePlural[0].upper()}{obj.namePlural[1:]}": records}}, None
+        if segments[0] == "restore":
+            if len(segments) != 3 or method != "PATCH":
+                raise invalid_path
+            obj = emu.workspace.resolve_plural(segments[1])
+            record_id = self._path_id(segments[2])
+            self._throttle()
+            record = emu.records.restore_one(obj, record_id)
+            return 200, {"data": {f"restore{_cap(obj.nameSingular)}": record}}, None
+        if len(segments) > 2:
+            raise invalid_path
+        obj = emu.workspace.resolve_plural(segments[0])
+        record_id = self._path_id(segments[1]) if len(segments) == 2 else None
+        if method == "GET":
+            if record_id is None:
+                list_query = parse_list_query(obj, query)
+                self._throttle()
+                return 200, emu.records.find_many(obj, list_query), None
+            self._throttle()
+            return 200, {"data": {obj.nameSingular: emu.records.get_one(obj, record_id)}}, None
+        if method == "POST" and record_id is None:
+            self._throttle()
+            upsert = query.get("upsert") == "true"
+            record = emu.records.create_many(obj, [body], upsert=upsert)[0]
+            return 201, {"data": {f"create{_cap(obj.nameSingular)}": record}}, None
+        if method in ("PATCH", "PUT") and record_id is not None:
+            self._throttle()
+            return (
+                200,
+                {"data": {f"update{_cap(obj.nameSingular)}": emu.records.update_one(obj, record_id, body)}},
+                None,
+            )
+        if method == "DELETE" and record_id is not None:
+            self._throttle()
+            soft = query.get("soft_delete") == "true"
+            return (
+                200,
+                {
+                    "data": {
+                        f"delete{_cap(obj.nameSingular)}": emu.records.delete_one(obj, record_id, soft=soft)
+                    }
+                },
+                None,
+            )
+        if method == "DELETE":
+            raise bad_request(
+                "Filters are mandatory for bulk delete operations"
+                if not query.get("filter")
+                else "Bulk delete is not supported by the emulator"
+            )
+        if method in ("PATCH", "PUT"):
+            raise bad_request("Bulk update is not supported by the emulator")
+        raise invalid_path
+
+    @staticmethod
+    def _path_id(segment: str) -> str:
+        if not UUID_RE.match(segment):
+            raise bad_request(f"'{segment}' is not a valid UUID")
+        return segment.lower()
+
+    # ----------------------------------------------------------------- metadata
+    def _metadata(self, method: str, segments: list[str], body, raw_query: str, path: str):
+        emu = self.emulator
+        ws = emu.workspace
+        if raw_query:
+            # Upstream reads the query string as part of the metadata path, so any query is a bad path.
+            raise bad_request(
+                f"Query path '{path}?{raw_query}' invalid. Valid examples: /rest/metadata/fields "
+                "or /rest/metadata/objects/id"
+            )
+        if not segments or segments[0] not in ("objects", "fields") or len(segments) > 2:
+            raise bad_request(
+                f"Query path '{path}' invalid. Valid examples: /rest/metadata/fields or /rest/metadata/objects/id"
+            )
+        kind = segments[0]
+        item_id = segments[1] if len(segments) == 2 else None
+        if method == "GET":
+            with emu.store.lock:
+                if kind == "objects":
+                    items = [ws.object_to_api(o) for o in ws.objects.values()]
+                else:
+                    items = [ws.field_to_api(o, f) for o in ws.objects.values() for f in o.fields.values()]
+            if item_id is not None:
+                match = next((i for i in items if i["id"] == item_id), None)
+                if match is None:
+                    raise ApiError(404, "NotFoundException", f"{kind[:-1].capitalize()} not found")
+                return 200, {"data": {kind[:-1]: match}}, None
+            page_info = {
+                "hasNextPage": False,
+                "startCursor": encode_cursor(items[0]["id"]) if items else None,
+                "endCursor": encode_cursor(items[-1]["id"]) if items else None,
+            }
+            return 200, {"data": {kind: items}, "pageInfo": page_info}, None
+        if method == "POST" and item_id is None:
+            with emu.store.lock:
+                if kind == "objects":
+                    obj = ws.create_object(body)
+                    emu.store.ensure_table(obj)
+                    for name in ("noteTarget", "taskTarget", "favorite"):
+                        emu.records.backfill_key(ws.objects[name], obj.nameSingular + "Id", None)
+                    return 201, {"data": {"createOneObject": ws.object_to_api(obj)}}, None
+                obj, f = ws.create_field(body)
+                emu.store.ensure_table(obj)
+                emu.records.backfill_key(obj, f.name, f.record_default())
+                return 201, {"data": {"createOneField": ws.field_to_api(obj, f)}}, None
+        raise bad_request(f"Method {method} on /rest/metadata/{kind} is not supported by the emulator")
+
+
+def _cap(name: str) -> str:
+    return name[0].upper() + name[1:]
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def make_server(host: str, port: int, config: Config) -> Server:
+    emulator = Emulator(config)
+    handler = type("BoundHandler", (Handler,), {"emulator": emulator})
+    server = Server((host, port), handler)
+    server.emulator = emulator
+    return server
