@@ -89,7 +89,7 @@ class Emulator:
         self.records = Records(self.workspace, self.store, self.config.api_key_name, self.config.max_batch)
         for obj in self.workspace.objects.values():
             self.store.ensure_table(obj)
-        self.store.drop_all_rows()
+        # A --db file keeps its standard-object records across restarts; in memory every start is empty.
         self._seed()
 
     def _seed(self) -> None:
@@ -106,10 +106,10 @@ class Emulator:
 
     def reset(self, metadata: bool) -> None:
         with self.store.lock:
+            self.store.drop_all_rows()
             if metadata:
                 self._fresh_workspace()
             else:
-                self.store.drop_all_rows()
                 self._seed()
         with self.log_lock:
             self.log.clear()
