@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import Client
 
 PERSON_FIELDS_ERR = 'Object person doesn\'t have any "{}" field.'

@@ -93,16 +93,14 @@ class Emulator:
         self._seed()
 
     def _seed(self) -> None:
-        member = self.workspace.objects["workspaceMember"]
-        self.records.create_many(member, [WORKSPACE_MEMBER], upsert=True)
+        """The workspace member, plus demo data if asked (one record per call: --max-batch may be tiny)."""
+        create = self.records.create_many
+        create(self.workspace.objects["workspaceMember"], [WORKSPACE_MEMBER], upsert=True)
         if self.config.demo_data:
-            companies = self.records.create_many(
-                self.workspace.by_plural["companies"], DEMO_COMPANIES, upsert=True
-            )
-            people = [
-                dict(p, companyId=companies[i % len(companies)]["id"]) for i, p in enumerate(DEMO_PEOPLE)
-            ]
-            self.records.create_many(self.workspace.by_plural["people"], people, upsert=True)
+            companies = [create(self.workspace.by_plural["companies"], [c], upsert=True)[0] for c in DEMO_COMPANIES]
+            for i, person in enumerate(DEMO_PEOPLE):
+                body = dict(person, companyId=companies[i % len(companies)]["id"])
+                create(self.workspace.by_plural["people"], [body], upsert=True)
 
     def reset(self, metadata: bool) -> None:
         with self.store.lock:
