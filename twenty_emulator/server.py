@@ -97,7 +97,9 @@ class Emulator:
         create = self.records.create_many
         create(self.workspace.objects["workspaceMember"], [WORKSPACE_MEMBER], upsert=True)
         if self.config.demo_data:
-            companies = [create(self.workspace.by_plural["companies"], [c], upsert=True)[0] for c in DEMO_COMPANIES]
+            companies = [
+                create(self.workspace.by_plural["companies"], [c], upsert=True)[0] for c in DEMO_COMPANIES
+            ]
             for i, person in enumerate(DEMO_PEOPLE):
                 body = dict(person, companyId=companies[i % len(companies)]["id"])
                 create(self.workspace.by_plural["people"], [body], upsert=True)
