@@ -97,7 +97,9 @@ def normalize_api_url(value: Any) -> str:
         url = url[: -len("/rest")]
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ConfigError(f"api_url must look like https://api.twenty.com (scheme and host, no query); got {value!r}.")
+        raise ConfigError(
+            f"api_url must look like https://api.twenty.com (scheme and host, no query); got {value!r}."
+        )
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
@@ -138,7 +140,9 @@ def _column_mapping(items: Any) -> tuple[ColumnMap, ...]:
         if not isinstance(column, str) or not column:
             raise ConfigError(f"{where}.column must be a non-empty string.")
         if not isinstance(target, str) or not target or target.startswith(".") or target.endswith("."):
-            raise ConfigError(f"{where}.field must be a Twenty field name such as jobTitle or name.firstName.")
+            raise ConfigError(
+                f"{where}.field must be a Twenty field name such as jobTitle or name.firstName."
+            )
         transforms = item.get("transforms") or []
         if not isinstance(transforms, list) or not all(isinstance(t, str) for t in transforms):
             raise ConfigError(f"{where}.transforms must be a list of transform names.")

@@ -18,6 +18,7 @@ from airbyte_cdk.models import (
     ConfiguredAirbyteCatalogSerializer,
     DestinationSyncMode,
     Status,
+    Type,
 )
 from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
 
@@ -116,7 +117,15 @@ class DestinationTwenty(Destination):
         parsed = self.parse_args(args)
         try:
             if getattr(parsed, "config", None):
-                _readable_json(parsed.config, "config")
+                raw = _readable_json(parsed.config, "config")
+                if parsed.command == "check":
+                    # Our own validation first: its messages name the key at fault, the CDK's quote a pattern.
+                    try:
+                        TwentyConfig.from_mapping(raw)
+                    except ConfigError as exc:
+                        status = AirbyteConnectionStatus(status=Status.FAILED, message=str(exc))
+                        protocol.emit(AirbyteMessageSerializer.dump(_status_message(status)))
+                        return
             for message in self.run_cmd(parsed):
                 if isinstance(message, AirbyteMessage):
                     protocol.emit(AirbyteMessageSerializer.dump(message))
@@ -209,7 +218,7 @@ def _describe(exc: Exception) -> str:
     return str(exc)
 
 
-def _readable_json(path: str, what: str) -> None:
+def _readable_json(path: str, what: str) -> dict[str, Any]:
     try:
         with open(path, "rb") as f:
             value = orjson.loads(f.read())
@@ -217,6 +226,11 @@ def _readable_json(path: str, what: str) -> None:
         raise ConfigError(f"The {what} file {path} cannot be read as JSON: {type(exc).__name__}") from None
     if not isinstance(value, dict):
         raise ConfigError(f"The {what} file {path} must hold a JSON object.")
+    return value
+
+
+def _status_message(status: AirbyteConnectionStatus) -> AirbyteMessage:
+    return AirbyteMessage(type=Type.CONNECTION_STATUS, connectionStatus=status)
 
 
 def _fail(message: str, failure_type: str) -> None:
