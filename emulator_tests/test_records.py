@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Client
+from emulator_client import Client
 
 
 def create(client: Client, plural: str, body: dict, upsert: bool = False) -> dict:

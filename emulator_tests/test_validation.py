@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Client
+from emulator_client import Client
 
 PERSON_FIELDS_ERR = 'Object person doesn\'t have any "{}" field.'
 
