@@ -68,9 +68,10 @@ class Pacer:
             time.sleep(delay)
 
     def slow_down(self, pause: float) -> None:
-        """After a 429: nobody sends for `pause` seconds, and the spacing widens by a quarter (at most 4×)."""
+        """After a 429: nobody sends for `pause` seconds, and the spacing widens by a quarter (the configured
+        pace may be far above what this workspace allows, e.g. 50/min on some Cloud plans)."""
         with self._lock:
-            self.interval = min(self.interval * 1.25, self.base * 4)
+            self.interval = min(self.interval * 1.25, 60.0)
             self._next = max(self._next, time.monotonic() + pause)
 
     def recover(self) -> None:

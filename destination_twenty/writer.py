@@ -148,11 +148,18 @@ class Writer:
                 raise RecordRejected("every mapped value is empty, so there is nothing to write")
             item = self._make_item(stream, position, payload, record.data)
         except RecordRejected as exc:
-            if not self.config.partial_success:
+            rejection = Rejection(self._seq, stream, position, exc.reason, exc.field)
+            if self.config.partial_success:
+                # Queued like a finished batch, so it is counted against the right state.
+                done: Future = Future()
+                done.set_result(BatchResult(rejections=[rejection]))
+                self._queue.append(_Batch([], frozenset(), done))
+                yield from self._drain(block=False)
+            else:
                 # Everything before this record is written (and its states emitted) before the sync ends.
                 yield from self._flush_buffer()
                 yield from self._drain(block=True)
-            yield from self._reject_now(Rejection(self._seq, stream, position, exc.reason, exc.field))
+                yield from self._reject_now(rejection)
             return
         if item.keys & self._buffer_keys:
             # Twenty fails a whole batch that repeats a unique key: close this batch, so the later record

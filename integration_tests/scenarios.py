@@ -35,7 +35,7 @@ FAULT_MIX = "500:0.03,502:0.02,503:0.02,429:0.03,reset:0.02,commit-reset:0.02,la
 class Outcome:
     scenario: str
     records: int
-    faults: int = 0
+    faults: Counter = field(default_factory=Counter)  # kind → how many were injected
     stored: int = 0
     duplicates: int = 0
     lost: int = 0
@@ -195,8 +195,8 @@ def tally_states(run: WriteRun, outcome: Outcome) -> None:
     outcome.exit_codes.append(run.returncode)
 
 
-def faults_injected(emulator) -> int:
-    return sum(1 for r in emulator.requests() if r.get("fault"))
+def faults_injected(emulator) -> Counter:
+    return Counter(str(r["fault"]) for r in emulator.requests() if r.get("fault"))
 
 
 def seed_companies(url: str, count: int) -> list[str]:
@@ -232,8 +232,10 @@ def seed_companies(url: str, count: int) -> list[str]:
 # --- the scenarios --------------------------------------------------------------------------------------
 
 
-def fault_matrix(write_mode: str, count: int = 5000, seed: int = 7) -> Outcome:
-    """`count` records through the FAULT_MIX, in one of the three write modes; exact comparison after."""
+def fault_matrix(write_mode: str, count: int = 5000, seed: int = 7, batch_size: int = 25) -> Outcome:
+    """`count` records through the FAULT_MIX, in one of the three write modes; exact comparison after.
+
+    Small batches make more requests, so more of them meet a fault."""
     started = time.monotonic()
     outcome = Outcome(f"fault mix, {write_mode}", count)
     with run_emulator(
@@ -272,7 +274,7 @@ def fault_matrix(write_mode: str, count: int = 5000, seed: int = 7) -> Outcome:
             ids = seed_companies(emu.url, count)
             rows = [{"twenty_id": company_id, "size": 1000 + i} for i, company_id in enumerate(ids)]
             mapping = [{"column": "twenty_id", "field": "id"}, {"column": "size", "field": "employees"}]
-            config = base_config(emu.url, "companies", column_mapping=mapping)
+            config = base_config(emu.url, "companies", column_mapping=mapping, batch_size=batch_size)
             run = write(config, catalog("companies"), messages("companies", rows))
             tally_states(run, outcome)
             stored = [c for c in emu.records("companies") if not c.get("deletedAt")]
@@ -300,7 +302,7 @@ def crash_resume(write_mode: str, count: int = 2000) -> Outcome:
         first = write(config, catalog("people", [["email"]]), messages("people", rows), kill_after_states=5)
         tally_states(first, outcome)
         resume_from = first.states[-1]["stream"]["stream_state"]["covered"] if first.states else 0
-        outcome.faults = 1  # the kill
+        outcome.faults["kill -9"] = 1
         second = write(config, catalog("people", [["email"]]), messages("people", rows, start=resume_from))
         tally_states(second, outcome)
         compare_people(emu.records("people"), rows, outcome)
