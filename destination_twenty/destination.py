@@ -118,6 +118,10 @@ class DestinationTwenty(Destination):
         try:
             if getattr(parsed, "config", None):
                 raw = _readable_json(parsed.config, "config")
+                # Mask the key in every line we print from here on, even where a message quotes a config value
+                # (a key pasted into the wrong field must not be echoed back).
+                if isinstance(raw.get("api_key"), str) and raw["api_key"].strip():
+                    update_secrets([raw["api_key"], raw["api_key"].strip()])
                 if parsed.command == "check":
                     # Our own validation first: its messages name the key at fault, the CDK's quote a pattern.
                     try:

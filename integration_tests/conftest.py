@@ -61,7 +61,7 @@ def run_connector(
     if catalog is not None:
         (tmp_path / "catalog.json").write_text(json.dumps(catalog))
         argv += ["--catalog", str(tmp_path / "catalog.json")]
-    stdin = "".join(json.dumps(m) + "\n" for m in messages or [])
+    stdin = "".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages or [])
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRBYTE")}
     proc = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout, env=env)
     parsed = []

@@ -1,0 +1,162 @@
+"""Issue 5: nothing lost, nothing duplicated, whatever the server or the process does."""
+
+import http.server
+import threading
+
+import pytest
+
+from integration_tests import scenarios
+from integration_tests.conftest import API_KEY, catalog_for, config_for, record, run_connector, state
+from twenty_emulator.testing import run_emulator
+
+MAPPING = [
+    {"column": "email", "field": "emails.primaryEmail"},
+    {"column": "first", "field": "name.firstName"},
+]
+
+
+def people(count, tag="R"):
+    return [{"email": f"{tag.lower()}{i}@rel.example", "first": f"{tag}{i}"} for i in range(count)]
+
+
+@pytest.mark.parametrize("write_mode", ["create", "upsert", "update"])
+def test_fault_matrix_stores_exactly_what_was_sent(write_mode):
+    outcome = scenarios.fault_matrix(write_mode, count=5000)
+    assert outcome.exit_codes == [0]
+    # The mix really was injected, ambiguous failures included.
+    assert sum(outcome.faults.values()) >= 20, outcome.faults
+    assert outcome.faults["commit-reset"] >= 1 and outcome.faults["reset"] >= 1, outcome.faults
+    assert (outcome.stored, outcome.duplicates, outcome.lost, outcome.wrong) == (5000, 0, 0, 0)
+    assert outcome.state_written + outcome.state_rejected == 5000
+
+
+@pytest.mark.parametrize("write_mode", ["upsert", "create"])
+def test_kill_9_mid_sync_then_resume_from_the_last_state_equals_one_clean_run(write_mode):
+    outcome = scenarios.crash_resume(write_mode, count=2000)
+    assert outcome.exit_codes[0] == -9 and outcome.exit_codes[1] == 0
+    assert (outcome.stored, outcome.duplicates, outcome.lost, outcome.wrong) == (2000, 0, 0, 0)
+
+
+def test_exhausted_retries_end_as_transient_error(tmp_path):
+    with run_emulator("--rate-limit", "off", "--faults", "503:1.0", api_key=API_KEY) as emulator:
+        run = run_connector(
+            ["write"],
+            tmp_path,
+            config_for(emulator, "people", column_mapping=MAPPING, max_retry_seconds=3),
+            catalog_for("people"),
+            [record("people", r) for r in people(3)] + [state("people", 3)],
+        )
+        attempts = [r for r in emulator.requests() if r["path"] == "/rest/batch/people"]
+    assert run.returncode == 1
+    (error,) = run.errors
+    assert error["failure_type"] == "transient_error"
+    assert "503" in error["message"] and "retry budget" in error["message"]
+    assert len(attempts) >= 2  # it did retry before giving up
+    assert run.states == []
+
+
+def test_a_revoked_key_ends_the_write_as_config_error(emulator, tmp_path):
+    config = config_for(emulator, "people", column_mapping=MAPPING, api_key="revoked-" + API_KEY[::-1])
+    run = run_connector(["write"], tmp_path, config, catalog_for("people"), [record("people", people(1)[0])])
+    assert run.returncode == 1
+    (error,) = run.errors
+    assert error["failure_type"] == "config_error" and "Authentication" in error["message"]
+
+
+def test_other_client_errors_are_not_retried(emulator, tmp_path):
+    # A dangling relation id: Twenty answers 500 with a database message, which a retry never fixes.
+    row = {"email": "a@rel.example", "first": "A", "company": "00000000-0000-4000-8000-00000000c0de"}
+    mapping = [*MAPPING, {"column": "company", "field": "companyId"}]
+    run = run_connector(
+        ["write"],
+        tmp_path,
+        config_for(emulator, "people", column_mapping=mapping, partial_success=True),
+        catalog_for("people"),
+        [record("people", row), state("people", 1)],
+    )
+    assert run.returncode == 0
+    assert len([r for r in emulator.requests() if r["path"] == "/rest/batch/people"]) == 1
+    (error,) = run.errors
+    assert "foreign key" in error["message"]
+
+
+def test_a_bad_record_is_isolated_in_logarithmic_requests(emulator, tmp_path):
+    rows = people(60)
+    rows[37]["company"] = "00000000-0000-4000-8000-00000000c0de"  # Twenty fails the whole batch for this one
+    mapping = [*MAPPING, {"column": "company", "field": "companyId"}]
+    run = run_connector(
+        ["write"],
+        tmp_path,
+        config_for(emulator, "people", column_mapping=mapping, partial_success=True, batch_size=60),
+        catalog_for("people"),
+        [record("people", r) for r in rows] + [state("people", 60)],
+    )
+    assert run.returncode == 0, run.stdout
+    assert len(emulator.records("people")) == 59
+    (error,) = run.errors
+    assert "Record 38 of stream 'people'" in error["message"]
+    calls = [r for r in emulator.requests() if r["path"] == "/rest/batch/people"]
+    assert len(calls) <= 2 * 6 + 1  # bisection: about 2 requests per level of log2(60)
+    assert run.states[-1]["destinationStats"] == {"recordCount": 59.0, "rejectedRecordCount": 1.0}
+
+
+def test_a_timed_out_request_is_retried(tmp_path):
+    faults = ("--faults", "timeout@2", "--timeout-hold-seconds", "4")
+    with run_emulator("--rate-limit", "off", *faults, api_key=API_KEY) as emulator:
+        config = config_for(
+            emulator, "people", column_mapping=MAPPING, request_timeout_seconds=1, batch_size=10
+        )
+        run = run_connector(
+            ["write"],
+            tmp_path,
+            config,
+            catalog_for("people"),
+            [record("people", r) for r in people(30)] + [state("people", 30)],
+        )
+        assert run.returncode == 0, run.stdout
+        assert len(emulator.records("people")) == 30
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    seen: list = []
+    target = ""
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        type(self).seen.append((self.server.server_address[0], self.path, self.headers.get("Authorization")))
+        if self.server.server_address[0] == "127.0.0.1":
+            self.send_response(307)
+            self.send_header("Location", type(self).target + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        else:
+            body = b'{"data":{"objects":[]}}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_key_never_follows_a_redirect_to_another_host(tmp_path):
+    origin = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    other = http.server.ThreadingHTTPServer(("127.0.0.2", 0), _Recorder)
+    _Recorder.seen = []
+    _Recorder.target = f"http://127.0.0.2:{other.server_address[1]}"
+    for server in (origin, other):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = {
+            "api_key": API_KEY,
+            "mode": "people",
+            "api_url": f"http://127.0.0.1:{origin.server_address[1]}",
+        }
+        run = run_connector(["check"], tmp_path, config)
+    finally:
+        origin.shutdown()
+        other.shutdown()
+    assert run.status["status"] == "FAILED" and "redirect" in run.status["message"]
+    assert all(host == "127.0.0.1" for host, _, _ in _Recorder.seen), _Recorder.seen
