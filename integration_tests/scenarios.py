@@ -28,7 +28,7 @@ CONNECTOR = Path(sys.executable).with_name("destination-twenty")
 API_KEY = "reliability-key-7c1f0b9e2d"
 # About 15 % of requests get a fault: server errors, rate limits, dropped connections before and after the
 # write is committed, and latency.
-FAULT_MIX = "500:0.03,502:0.02,503:0.02,429:0.03,reset:0.02,commit-reset:0.02,latency=20:0.01"
+FAULT_MIX = "500:0.03,502:0.02,503:0.02,429:0.03,reset:0.02,commit-reset:0.03,latency=20:0.02"
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Outcome:
     scenario: str
     records: int
     faults: Counter = field(default_factory=Counter)  # kind → how many were injected
+    requests: int = 0  # /rest/ requests the server saw
     stored: int = 0
     duplicates: int = 0
     lost: int = 0
@@ -195,14 +196,31 @@ def tally_states(run: WriteRun, outcome: Outcome) -> None:
     outcome.exit_codes.append(run.returncode)
 
 
-def faults_injected(emulator) -> Counter:
-    return Counter(str(r["fault"]) for r in emulator.requests() if r.get("fault"))
+def faults_injected(emulator, outcome: Outcome, since: int = 0) -> None:
+    """Faults met by the connector: the request log from entry `since` on (set-up writes excluded)."""
+    log = [r for r in emulator.requests()[since:] if r["path"].startswith("/rest/")]
+    outcome.requests = len(log)
+    outcome.faults.update(str(r["fault"]) for r in log if r.get("fault"))
+
+
+def post_until_stored(url: str, plural: str, body: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Set-up writes through the faults: upsert one batch, retrying until it is stored (idempotent by key)."""
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    for _attempt in range(50):
+        try:
+            response = requests.post(
+                f"{url}/rest/batch/{plural}?upsert=true", json=body, headers=headers, timeout=10
+            )
+        except requests.RequestException:
+            continue
+        if response.status_code == 201:
+            return next(iter(response.json()["data"].values()))
+        time.sleep(0.05)
+    raise RuntimeError(f"could not seed {plural}")
 
 
 def seed_companies(url: str, count: int) -> list[str]:
-    """Create companies directly (retrying until each batch is stored) and return their ids in order."""
-    session = requests.Session()
-    session.headers.update({"Authorization": f"Bearer {API_KEY}"})
+    """Create companies directly and return their ids in order."""
     ids: list[str] = []
     for start in range(0, count, 60):
         body = [
@@ -213,26 +231,17 @@ def seed_companies(url: str, count: int) -> list[str]:
             }
             for i in range(start, min(start + 60, count))
         ]
-        for _attempt in range(50):
-            try:
-                response = session.post(f"{url}/rest/batch/companies?upsert=true", json=body, timeout=10)
-            except requests.RequestException:
-                continue
-            if response.status_code == 201:
-                rows = response.json()["data"]["createCompanies"]
-                by_domain = {r["domainName"]["primaryLinkUrl"]: r["id"] for r in rows}
-                ids.extend(by_domain[b["domainName"]["primaryLinkUrl"]] for b in body)
-                break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError("could not seed companies")
+        by_domain = {
+            r["domainName"]["primaryLinkUrl"]: r["id"] for r in post_until_stored(url, "companies", body)
+        }
+        ids.extend(by_domain[b["domainName"]["primaryLinkUrl"]] for b in body)
     return ids
 
 
 # --- the scenarios --------------------------------------------------------------------------------------
 
 
-def fault_matrix(write_mode: str, count: int = 5000, seed: int = 7, batch_size: int = 25) -> Outcome:
+def fault_matrix(write_mode: str, count: int = 5000, seed: int = 7, batch_size: int = 20) -> Outcome:
     """`count` records through the FAULT_MIX, in one of the three write modes; exact comparison after.
 
     Small batches make more requests, so more of them meet a fault."""
@@ -244,29 +253,19 @@ def fault_matrix(write_mode: str, count: int = 5000, seed: int = 7, batch_size: 
         if write_mode in ("create", "upsert"):
             if write_mode == "upsert":
                 # Half the people exist already (with other names): upsert must update them, create the rest.
-                session = requests.Session()
-                session.headers.update({"Authorization": f"Bearer {API_KEY}"})
                 old = people_rows(count // 2, "Old")
                 for start in range(0, len(old), 60):
                     body = [
                         {"emails": {"primaryEmail": r["email"]}, "name": {"firstName": r["first"]}}
                         for r in old[start : start + 60]
                     ]
-                    for _attempt in range(50):
-                        try:
-                            if (
-                                session.post(
-                                    f"{emu.url}/rest/batch/people?upsert=true", json=body, timeout=10
-                                ).status_code
-                                == 201
-                            ):
-                                break
-                        except requests.RequestException:
-                            pass
+                    post_until_stored(emu.url, "people", body)
             rows = people_rows(count, "New")
+            upsert = write_mode == "upsert"
             config = base_config(
-                emu.url, "people", column_mapping=PEOPLE_MAPPING, upsert=write_mode == "upsert"
+                emu.url, "people", column_mapping=PEOPLE_MAPPING, upsert=upsert, batch_size=batch_size
             )
+            since = len(emu.requests())
             run = write(config, catalog("people", [["email"]]), messages("people", rows))
             tally_states(run, outcome)
             compare_people(emu.records("people"), rows, outcome)
@@ -275,6 +274,7 @@ def fault_matrix(write_mode: str, count: int = 5000, seed: int = 7, batch_size: 
             rows = [{"twenty_id": company_id, "size": 1000 + i} for i, company_id in enumerate(ids)]
             mapping = [{"column": "twenty_id", "field": "id"}, {"column": "size", "field": "employees"}]
             config = base_config(emu.url, "companies", column_mapping=mapping, batch_size=batch_size)
+            since = len(emu.requests())
             run = write(config, catalog("companies"), messages("companies", rows))
             tally_states(run, outcome)
             stored = [c for c in emu.records("companies") if not c.get("deletedAt")]
@@ -287,7 +287,7 @@ def fault_matrix(write_mode: str, count: int = 5000, seed: int = 7, batch_size: 
             )
         else:
             raise ValueError(write_mode)
-        outcome.faults = faults_injected(emu)
+        faults_injected(emu, outcome, since)
     outcome.seconds = time.monotonic() - started
     return outcome
 

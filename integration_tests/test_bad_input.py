@@ -76,15 +76,27 @@ def test_a_config_file_that_is_not_json(emulator, tmp_path):
 BAD_RECORDS = [
     ({"emails.primaryEmail": "ok1@bad.example", "jobTitle": "Fine"}, None),
     ({"emails.primaryEmail": "types@bad.example", "jobTitle": {"not": "text"}}, "jobTitle"),
-    ({"emails.primaryEmail": "huge@bad.example", "jobTitle": "x" * 1_000_000}, None),  # 1 MB of text is valid TEXT
+    (
+        {"emails.primaryEmail": "huge@bad.example", "jobTitle": "x" * 1_000_000},
+        None,
+    ),  # 1 MB of text is valid TEXT
     ({"emails.primaryEmail": "deep@bad.example", "city": json.loads("[" * 200 + "]" * 200)}, "city"),
-    ({"emails.primaryEmail": "unicode@bad.example", "name.firstName": "Zoë 🚀 李", "city": "Zürich\u200b"}, None),
-    ({"emails.primaryEmail": None, "jobTitle": None, "city": None, "name.firstName": None}, "every mapped value is empty"),
+    (
+        {"emails.primaryEmail": "unicode@bad.example", "name.firstName": "Zoë 🚀 李", "city": "Zürich\u200b"},
+        None,
+    ),
+    (
+        {"emails.primaryEmail": None, "jobTitle": None, "city": None, "name.firstName": None},
+        "every mapped value is empty",
+    ),
     ([1, 2, 3], "not a JSON object"),
     ("a string", "not a JSON object"),
     (None, "not a JSON object"),
     ({"emails.primaryEmail": "lacks@bad.example", "company_size": 5}, "company_size"),
-    ({"emails.primaryEmail": "ok2@bad.example", "employees": 3}, "employees"),  # People have no employees field
+    (
+        {"emails.primaryEmail": "ok2@bad.example", "employees": 3},
+        "employees",
+    ),  # People have no employees field
     ({"emails.primaryEmail": "ok3@bad.example", "jobTitle": "Also fine"}, None),
 ]
 

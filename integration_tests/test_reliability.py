@@ -24,7 +24,7 @@ def test_fault_matrix_stores_exactly_what_was_sent(write_mode):
     outcome = scenarios.fault_matrix(write_mode, count=5000)
     assert outcome.exit_codes == [0]
     # The mix really was injected, ambiguous failures included.
-    assert sum(outcome.faults.values()) >= 20, outcome.faults
+    assert sum(outcome.faults.values()) >= 0.08 * outcome.requests, (outcome.faults, outcome.requests)
     assert outcome.faults["commit-reset"] >= 1 and outcome.faults["reset"] >= 1, outcome.faults
     assert (outcome.stored, outcome.duplicates, outcome.lost, outcome.wrong) == (5000, 0, 0, 0)
     assert outcome.state_written + outcome.state_rejected == 5000
@@ -38,7 +38,9 @@ def test_kill_9_mid_sync_then_resume_from_the_last_state_equals_one_clean_run(wr
 
 
 def test_exhausted_retries_end_as_transient_error(tmp_path):
-    with run_emulator("--rate-limit", "off", "--faults", "503:1.0", api_key=API_KEY) as emulator:
+    # Request 1 reads the metadata; every later one (the batch write and its retries) gets a 503.
+    always_503 = "503@" + ";".join(str(n) for n in range(2, 60))
+    with run_emulator("--rate-limit", "off", "--faults", always_503, api_key=API_KEY) as emulator:
         run = run_connector(
             ["write"],
             tmp_path,
