@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test lint bench reliability
 
 setup: $(VENV)/.installed
 
@@ -26,3 +26,6 @@ lint: setup
 
 bench: setup
 	$(PY) bench/run_all.py
+
+reliability: setup
+	$(PY) scripts/reliability_report.py

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -104,16 +103,36 @@ def run_sync(url: str, count: int, **config: Any) -> SyncRun:
         out: list[bytes] = []
         reader = threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True)
         reader.start()
+        peak = [0]
+        watcher = threading.Thread(target=_watch_peak_rss, args=(proc, peak), daemon=True)
+        watcher.start()
         try:
             for line in messages(count):
                 proc.stdin.write(line)
             proc.stdin.close()
         except BrokenPipeError:
             pass
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS, not the max over all children
+        proc.wait()
         seconds = time.perf_counter() - started
         reader.join(timeout=10)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        watcher.join(timeout=10)
     states = [json.loads(line)["state"] for line in out if line.startswith(b'{"type":"STATE"')]
     written = sum(s["destinationStats"]["recordCount"] for s in states)
-    return SyncRun(count, seconds, proc.returncode, usage.ru_maxrss / 1024, len(states), written)
+    return SyncRun(count, seconds, proc.returncode, peak[0] / 1024, len(states), written)
+
+
+def _watch_peak_rss(proc: subprocess.Popen, peak: list[int]) -> None:
+    """Follow the connector's VmHWM (peak resident set, kB) until it exits.
+
+    Not getrusage: on Linux a child's ru_maxrss also counts the parent's memory it inherited at fork time, so
+    a large benchmark process would inflate it.
+    """
+    status = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak[0] = max(peak[0], int(line.split()[1]))
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            break
+        time.sleep(0.05)

@@ -221,8 +221,22 @@ def main() -> int:
     print(report)
     if not args.quick:
         RESULTS.write_text(report)
+        quote_in_readme(report)
         (RESULTS.parent / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     return 0 if all(passed(results).values()) else 1
+
+
+def quote_in_readme(report: str) -> None:
+    """The README quotes the table between its bench-results markers; keep that quote equal to RESULTS.md."""
+    readme = RESULTS.parents[1] / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- bench-results -->\n", "<!-- /bench-results -->"
+    if start in text and end in text:
+        table = "\n".join(
+            line for line in report.splitlines() if line.startswith("|") or line.startswith("Measured")
+        )
+        head, rest = text.split(start, 1)
+        readme.write_text(head + start + table + "\n" + end + rest.split(end, 1)[1])
 
 
 def passed(r: dict) -> dict[str, bool]:

@@ -32,6 +32,7 @@ from destination_twenty.schema import ObjectSchema
 CLIENT_ID_NAMESPACE = uuid.UUID("5f6b7c1e-2b1d-4c59-9a51-7e0e4f1f2a10")
 _MAX_RECORDS = re.compile(r"Maximum number of records to upsert is (\d+)")
 _DUPLICATE = "duplicate entry"
+MAX_REQUEST_BYTES = 9_000_000  # Twenty (v1.x) refuses JSON bodies over 10 MB; keep a margin
 PROGRESS_EVERY_SECONDS = 10.0
 
 
@@ -44,6 +45,7 @@ class Item:
     position: int  # 1-based position of the record in its stream
     payload: dict[str, Any]
     keys: frozenset[tuple[str, str]]
+    size: int  # bytes of the encoded payload: a request body stays under Twenty's limit
     update: bool = False  # the mapping gave an `id`: update that existing record
     client_id: bool = False  # we chose the id (create path): a duplicate on it means "already written"
 
@@ -103,6 +105,7 @@ class Writer:
         self._queue: deque[_Batch | _StateMark] = deque()
         self._buffer: list[Item] = []
         self._buffer_keys: set[tuple[str, str]] = set()
+        self._buffer_bytes = 0
         self._positions: Counter = Counter()
         self._since_state_written: Counter = Counter()
         self._since_state_rejected: Counter = Counter()
@@ -147,6 +150,11 @@ class Writer:
             if not payload:
                 raise RecordRejected("every mapped value is empty, so there is nothing to write")
             item = self._make_item(stream, position, payload, record.data)
+            if item.size > MAX_REQUEST_BYTES:
+                raise RecordRejected(
+                    f"the record is {item.size / 1e6:.1f} MB once encoded; Twenty accepts request bodies up to "
+                    f"10 MB, so it cannot be sent"
+                )
         except RecordRejected as exc:
             rejection = Rejection(self._seq, stream, position, exc.reason, exc.field)
             if self.config.partial_success:
@@ -161,12 +169,13 @@ class Writer:
                 yield from self._drain(block=True)
                 yield from self._reject_now(rejection)
             return
-        if item.keys & self._buffer_keys:
-            # Twenty fails a whole batch that repeats a unique key: close this batch, so the later record
-            # lands in the next one and wins.
+        if item.keys & self._buffer_keys or self._buffer_bytes + item.size > MAX_REQUEST_BYTES:
+            # Twenty fails a whole batch that repeats a unique key (close this batch, so the later record lands
+            # in the next one and wins), and refuses bodies over 10 MB.
             yield from self._flush_buffer()
         self._buffer.append(item)
         self._buffer_keys |= item.keys
+        self._buffer_bytes += item.size
         if len(self._buffer) >= self._batch_limit:
             yield from self._flush_buffer()
 
@@ -183,7 +192,8 @@ class Writer:
                 payload["id"] = self._client_id(stream, data)
                 client_id = True
         keys = frozenset(unique_keys(payload, self.schema))
-        return Item(self._seq, stream, position, payload, keys, update=update, client_id=client_id)
+        size = len(orjson.dumps(payload)) + 1  # + the comma between records in the array
+        return Item(self._seq, stream, position, payload, keys, size, update=update, client_id=client_id)
 
     def _client_id(self, stream: str, data: Mapping[str, Any]) -> str:
         pk = self.primary_keys.get(stream)
@@ -202,7 +212,7 @@ class Writer:
         if not self._buffer:
             return
         items, keys = self._buffer, frozenset(self._buffer_keys)
-        self._buffer, self._buffer_keys = [], set()
+        self._buffer, self._buffer_keys, self._buffer_bytes = [], set(), 0
         # Keep the in-flight count bounded, and never race an earlier batch that touches the same record.
         while True:
             in_flight = [e for e in self._queue if isinstance(e, _Batch) and not e.future.done()]
@@ -269,7 +279,7 @@ class Writer:
             return
         # Without partial success the first rejection ends the sync. Batches still in flight are waited for
         # (never cut mid-request), but no later state is emitted: the platform resends from the last one.
-        self._buffer, self._buffer_keys = [], set()
+        self._buffer, self._buffer_keys, self._buffer_bytes = [], set(), 0
         for entry in self._queue:
             if isinstance(entry, _Batch):
                 wait([entry.future])
