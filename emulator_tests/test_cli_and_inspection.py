@@ -21,6 +21,7 @@ def test_help_documents_every_option():
         "--api-key",
         "--db",
         "--max-batch",
+        "--max-body-mb",
         "--rate-limit",
         "--retry-after",
         "--faults",
@@ -75,3 +76,21 @@ def test_verbose_logs_to_stderr():
         requests.get(emu.url + "/healthz", timeout=5)
         emu.stop()
         assert any("GET /healthz -> 200" in line for line in emu.stderr_tail)
+
+
+def test_a_body_over_the_limit_is_a_413_and_writes_nothing():
+    with run_emulator("--rate-limit", "off", "--max-body-mb", "0.01", api_key="k") as emu:
+        headers = {"Authorization": "Bearer k"}
+        big = [{"jobTitle": "x" * 20_000}]
+        response = requests.post(f"{emu.url}/rest/batch/people", json=big, headers=headers, timeout=10)
+        assert response.status_code == 413
+        assert response.json() == {
+            "statusCode": 413,
+            "error": "PayloadTooLargeError",
+            "messages": ["request entity too large"],
+        }
+        small = requests.post(
+            f"{emu.url}/rest/batch/people", json=[{"jobTitle": "ok"}], headers=headers, timeout=10
+        )
+        assert small.status_code == 201
+        assert [p["jobTitle"] for p in emu.records("people")] == ["ok"]

@@ -180,3 +180,27 @@ def test_states_come_out_in_order_and_only_after_their_records_are_stored(tmp_pa
         assert proc.wait(timeout=120) == 0
         feeder.join()
     assert seen == [(n, 100.0) for n in range(100, 1201, 100)]
+
+
+def test_large_records_are_batched_under_the_body_limit(tmp_path):
+    # 12 records of ~1 MB each: one 60-record batch would be a 12 MB body, which Twenty refuses (413).
+    with run_emulator("--rate-limit", "off", api_key=API_KEY) as emulator:
+        rows = [{"email": f"big{i}@batch.example", "title": f"{i}" + "x" * 1_000_000} for i in range(12)]
+        rows.append({"email": "huge@batch.example", "title": "y" * 11_000_000})  # alone over the limit
+        mapping = [*MAPPING, {"column": "title", "field": "jobTitle"}]
+        run = run_connector(
+            ["write"],
+            tmp_path,
+            config_for(emulator, "people", column_mapping=mapping, partial_success=True),
+            catalog_for("people"),
+            [record("people", r) for r in rows] + [state("people", 13)],
+        )
+        assert run.returncode == 0, run.stdout[-2000:]
+        stored = {p["emails"]["primaryEmail"]: len(p["jobTitle"]) for p in emulator.records("people")}
+        statuses = [r["status"] for r in batch_posts(emulator)]
+    assert stored == {f"big{i}@batch.example": 1_000_001 for i in range(10)} | {
+        f"big{i}@batch.example": 1_000_002 for i in range(10, 12)
+    }
+    assert 413 not in statuses and len(statuses) >= 2
+    (error,) = run.errors
+    assert "Record 13" in error["message"] and "10 MB" in error["message"]

@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-batch", type=int, default=200, help="records per batch call (default 200, as recorded)"
     )
     p.add_argument(
+        "--max-body-mb",
+        type=float,
+        default=10.0,
+        help="largest JSON request body in MB before a 413 (default 10, Twenty v1.x's body-parser limit)",
+    )
+    p.add_argument(
         "--rate-limit",
         default="100/60",
         help="long token bucket as N/SECONDS, or 'off' (default 100/60); the short bucket 100/1 always applies",
@@ -71,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         api_key_name=args.api_key_name,
         db=args.db,
         max_batch=args.max_batch,
+        max_body_bytes=int(args.max_body_mb * 1024 * 1024),
         rate_limit=rate_limit,
         retry_after=args.retry_after,
         faults=args.faults,

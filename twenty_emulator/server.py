@@ -62,6 +62,7 @@ class Config:
     api_key_name: str = "emulator-key"
     db: str = ":memory:"
     max_batch: int = 200
+    max_body_bytes: int = 10 * 1024 * 1024  # body-parser's '10mb' limit in Twenty v1.x
     rate_limit: tuple[int, int] | None = (100, 60000)
     retry_after: bool = False
     faults: str | None = None
@@ -232,6 +233,20 @@ class Handler(BaseHTTPRequestHandler):
                 entry["status"] = status
                 emu.add_log(entry)
                 return
+        if int(self.headers.get("Content-Length") or 0) > emu.config.max_body_bytes:
+            # Express's body-parser refuses the body before Twenty sees it (exact real body unconfirmed).
+            self._read_body()
+            self._send(
+                413,
+                {
+                    "statusCode": 413,
+                    "error": "PayloadTooLargeError",
+                    "messages": ["request entity too large"],
+                },
+            )
+            entry["status"] = 413
+            emu.add_log(entry)
+            return
         raw = self._read_body()
         try:
             status, payload, headers = self._route(method, path, query, raw, url.query, entry)
