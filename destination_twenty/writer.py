@@ -68,8 +68,7 @@ class BatchResult:
 
 @dataclass
 class _Batch:
-    items: list[Item]
-    keys: frozenset[tuple[str, str]]
+    keys: frozenset[tuple[str, str]]  # the unique keys it writes, so a later batch never overtakes it
     future: Future
 
 
@@ -161,7 +160,7 @@ class Writer:
                 # Queued like a finished batch, so it is counted against the right state.
                 done: Future = Future()
                 done.set_result(BatchResult(rejections=[rejection]))
-                self._queue.append(_Batch([], frozenset(), done))
+                self._queue.append(_Batch(frozenset(), done))
                 yield from self._drain(block=False)
             else:
                 # Everything before this record is written (and its states emitted) before the sync ends.
@@ -213,18 +212,26 @@ class Writer:
             return
         items, keys = self._buffer, frozenset(self._buffer_keys)
         self._buffer, self._buffer_keys, self._buffer_bytes = [], set(), 0
-        # Keep the in-flight count bounded, and never race an earlier batch that touches the same record.
+        # Keep what is in flight (and what waits behind a slow batch) bounded, never race an earlier batch that
+        # touches the same record, and stop sending once an earlier batch has failed the sync.
+        limit = self.config.max_concurrent_requests
         while True:
-            in_flight = [e for e in self._queue if isinstance(e, _Batch) and not e.future.done()]
-            clashing = [e.future for e in in_flight if e.keys & keys]
+            batches = [e for e in self._queue if isinstance(e, _Batch)]
+            running = [e.future for e in batches if not e.future.done()]
+            if any(e.future.done() and e.future.exception() is not None for e in batches):
+                yield from self._drain(block=True)  # raises that failure, in order
+                continue
+            clashing = [e.future for e in batches if e.keys & keys and not e.future.done()]
             if clashing:
                 wait(clashing)
-            elif len(in_flight) >= self.config.max_concurrent_requests:
-                wait([e.future for e in in_flight], return_when=FIRST_COMPLETED)
+            elif len(running) >= limit:
+                wait(running, return_when=FIRST_COMPLETED)
+            elif len(batches) >= 2 * limit:
+                wait([batches[0].future])
             else:
                 break
             yield from self._drain(block=False)
-        self._queue.append(_Batch(items, keys, self._pool.submit(self._write_batch, items)))
+        self._queue.append(_Batch(keys, self._pool.submit(self._write_batch, items)))
 
     def _drain(self, block: bool) -> Iterator[dict]:
         """Settle finished work at the front of the queue, in order; with block=True, all of it."""
