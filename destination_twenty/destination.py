@@ -105,8 +105,8 @@ class DestinationTwenty(Destination):
         except Exception as exc:  # serpyco's schema errors have no common public base
             raise ConfigError(f"The configured catalog is not a valid Airbyte catalog: {exc}") from None
         logger.info("Begin writing to the destination...")
+        # The writer's summary (created, updated, rejected per stream) is the last LOG line.
         yield from self.write(config, catalog, self._parse_input_stream(input_stream))
-        logger.info("Writing complete.")
 
     # The CDK parses stdin into its own dataclasses, which drop the platform's state `id`; we read raw JSON.
     def _parse_input_stream(self, input_stream: io.TextIOWrapper) -> Iterator[Any]:

@@ -65,7 +65,7 @@ def test_seed_example_on_companies_lands_with_exact_micros(emulator, tmp_path):
     (echoed,) = run.states
     assert echoed["id"] == 7  # the platform's state id survives the echo
     assert echoed["destinationStats"]["recordCount"] == 3
-    assert any("created 3, updated 0, rejected 0" in line for line in run.logs)
+    assert "stream 'companies': created 3, updated 0, rejected 0" in run.logs[-1]  # the last LOG line
 
 
 def test_second_sync_of_the_same_data_updates_instead_of_duplicating(emulator, tmp_path):
