@@ -23,8 +23,8 @@ from requests.adapters import HTTPAdapter
 from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import (
     AuthenticationError,
-    ConfigError,
     DataError,
+    RedirectRefused,
     TransientAPIError,
     TwentyAPIError,
 )
@@ -225,7 +225,7 @@ class TwentyClient:
         where = f"{method} {path}"
         if 300 <= status < 400:
             target = urlsplit(response.headers.get("Location", "")).hostname or "another address"
-            return ConfigErrorAPI(
+            return RedirectRefused(
                 f"Twenty at the configured api_url answered with a redirect ({status}) to {target}; "
                 "set api_url to the final address (the API key is never sent after a redirect).",
                 status=status,
@@ -243,10 +243,6 @@ class TwentyClient:
         if status == 404 and path.startswith("/metadata"):
             return TwentyAPIError(f"{where}: not found (404): {message}", status=status, code=code)
         return DataError(message, status=status, code=code)
-
-
-class ConfigErrorAPI(TwentyAPIError, ConfigError):
-    """An answer that only a config change can fix (a redirect from api_url)."""
 
 
 def _json(response: requests.Response) -> dict[str, Any]:

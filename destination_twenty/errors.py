@@ -47,3 +47,8 @@ class DataError(TwentyAPIError):
 
 class TransientAPIError(TwentyAPIError):
     """429, 5xx, timeouts or dropped connections that outlived the retry budget (Airbyte `transient_error`)."""
+
+
+class RedirectRefused(TwentyAPIError, ConfigError):
+    """api_url answered with a redirect. We never follow one (the key must not reach another host), so only a
+    config change can fix it."""

@@ -1,6 +1,3 @@
-import json
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -8,42 +5,9 @@ from hypothesis import strategies as st
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError, RecordRejected
 from destination_twenty.mapping import Mapper, normalize_url, unique_keys
-from destination_twenty.schema import FieldInfo, ObjectSchema, find_object
+from destination_twenty.schema import FieldInfo, ObjectSchema
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "twenty-conformance" / "cases.jsonl"
 ADA_ID = "123e4567-e89b-42d3-a456-426614174000"
-
-
-@pytest.fixture(scope="module")
-def objects():
-    if not CASES.exists():
-        pytest.skip(f"recorded metadata not found at {CASES}")
-    with CASES.open() as lines:
-        for line in lines:
-            case = json.loads(line)
-            if case["case"] == "metadata_objects_list":
-                return case["response"]["body"]["data"]["objects"]
-    pytest.skip("case metadata_objects_list missing")
-
-
-@pytest.fixture(scope="module")
-def people(objects):
-    return find_object(objects, "people")
-
-
-@pytest.fixture(scope="module")
-def companies(objects):
-    return find_object(objects, "companies")
-
-
-@pytest.fixture(scope="module")
-def opportunities(objects):
-    return find_object(objects, "opportunities")
-
-
-@pytest.fixture(scope="module")
-def tasks(objects):
-    return find_object(objects, "tasks")
 
 
 # A custom object with the types the standard objects lack.

@@ -1,5 +1,4 @@
 import json
-from pathlib import Path
 
 import pytest
 
@@ -11,30 +10,6 @@ from destination_twenty.schema import (
     find_object,
     object_names,
 )
-
-CASES = Path(__file__).resolve().parents[2] / "shared" / "twenty-conformance" / "cases.jsonl"
-
-
-@pytest.fixture(scope="module")
-def objects():
-    if not CASES.exists():
-        pytest.skip(f"recorded metadata not found at {CASES}")
-    with CASES.open() as lines:
-        for line in lines:
-            case = json.loads(line)
-            if case["case"] == "metadata_objects_list":
-                return case["response"]["body"]["data"]["objects"]
-    pytest.skip("case metadata_objects_list missing")
-
-
-@pytest.fixture(scope="module")
-def people(objects):
-    return find_object(objects, "people")
-
-
-@pytest.fixture(scope="module")
-def companies(objects):
-    return find_object(objects, "companies")
 
 
 def test_composite_subfields():
