@@ -197,7 +197,9 @@ def check_catalog(catalog: ConfiguredAirbyteCatalog) -> dict[str, list[list[str]
                 f"Stream '{configured.stream.name}' asks for destination sync mode '{mode.value}'; Twenty supports "
                 "append and append_dedup (records are created or upserted, never deleted)."
             )
-        primary_keys[configured.stream.name] = [list(p) for p in (configured.primary_key or []) if p]
+        name, namespace = configured.stream.name, configured.stream.namespace
+        key = f"{namespace}.{name}" if namespace else name  # as the writer tells streams apart
+        primary_keys[key] = [list(p) for p in (configured.primary_key or []) if p]
     return primary_keys
 
 

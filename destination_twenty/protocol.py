@@ -33,8 +33,11 @@ class State:
     def streams(self) -> list[str] | None:
         """Streams this state checkpoints; None for GLOBAL and LEGACY states, which cover them all."""
         if self.raw.get("type") == "STREAM":
-            name = ((self.raw.get("stream") or {}).get("stream_descriptor") or {}).get("name")
-            return [name] if isinstance(name, str) else None
+            descriptor = (self.raw.get("stream") or {}).get("stream_descriptor") or {}
+            name, namespace = descriptor.get("name"), descriptor.get("namespace")
+            if not isinstance(name, str):
+                return None
+            return [f"{namespace}.{name}" if namespace else name]
         return None
 
 

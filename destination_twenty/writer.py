@@ -106,6 +106,7 @@ class Writer:
         self._buffer_keys: set[tuple[str, str]] = set()
         self._buffer_bytes = 0
         self._positions: Counter = Counter()
+        self._descriptors: dict[str, tuple[str, str | None]] = {}  # stream key → (name, namespace)
         self._since_state_written: Counter = Counter()
         self._since_state_rejected: Counter = Counter()
         self.created: Counter = Counter()
@@ -138,7 +139,9 @@ class Writer:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _on_record(self, record: protocol.Record) -> Iterator[dict]:
-        stream = record.stream
+        # Streams are told apart by namespace too, as their STATEs are.
+        stream = f"{record.namespace}.{record.stream}" if record.namespace else record.stream
+        self._descriptors.setdefault(stream, (record.stream, record.namespace))
         self._positions[stream] += 1
         position = self._positions[stream]
         self._seq += 1
@@ -188,13 +191,15 @@ class Writer:
             if not self.config.upsert or not keys:
                 # Create, or upsert with no unique value to match on: a deterministic id makes retries and
                 # re-runs land on the same record instead of creating it twice.
-                payload["id"] = self._client_id(stream, data)
+                payload["id"] = self._client_id(stream, data, payload)
                 client_id = True
         keys = frozenset(unique_keys(payload, self.schema))
         size = len(orjson.dumps(payload)) + 1  # + the comma between records in the array
         return Item(self._seq, stream, position, payload, keys, size, update=update, client_id=client_id)
 
-    def _client_id(self, stream: str, data: Mapping[str, Any]) -> str:
+    def _client_id(self, stream: str, data: Mapping[str, Any], payload: Mapping[str, Any]) -> str:
+        """uuid5 of the stream and the record's primary key; without one, of what is sent (not the raw record,
+        whose Airbyte metadata columns change on every sync)."""
         pk = self.primary_keys.get(stream)
         if pk:
             values = [_dig(data, path) for path in pk]
@@ -202,7 +207,7 @@ class Writer:
                 return str(
                     uuid.uuid5(CLIENT_ID_NAMESPACE, f"{stream}\x1fpk\x1f{orjson.dumps(values).decode()}")
                 )
-        content = orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str).decode()
+        content = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str).decode()
         return str(uuid.uuid5(CLIENT_ID_NAMESPACE, f"{stream}\x1fcontent\x1f{content}"))
 
     # --- batches in flight ---------------------------------------------------------------------------
@@ -280,7 +285,8 @@ class Writer:
         where = f"Record {rejection.position} of stream '{rejection.item_stream}'"
         field_part = f", field '{rejection.field}'" if rejection.field else ""
         message = f"{where} was rejected{field_part}: {rejection.reason}"
-        trace = protocol.error_trace(message, failure_type="system_error", stream=rejection.item_stream)
+        name, namespace = self._descriptors.get(rejection.item_stream, (rejection.item_stream, None))
+        trace = protocol.error_trace(message, failure_type="system_error", stream=name, namespace=namespace)
         if self.config.partial_success:
             yield trace
             return

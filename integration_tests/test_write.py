@@ -373,3 +373,31 @@ def test_create_mode_without_upsert(emulator, tmp_path):
     third = run_connector(["write"], tmp_path, config, catalog_for("people"), people_messages(changed))
     (error,) = third.errors  # a new record with an existing email is a duplicate in create mode
     assert "already exists" in error["message"] and "a@x.example" in error["message"]
+
+
+def test_streams_of_the_same_name_in_two_namespaces_are_counted_apart(emulator, tmp_path):
+    def ns_record(namespace, email):
+        message = record("people", {"emails.primaryEmail": email})
+        message["record"]["namespace"] = namespace
+        return message
+
+    def ns_state(namespace, state_id):
+        message = state("people", 1, state_id)
+        message["state"]["stream"]["stream_descriptor"]["namespace"] = namespace
+        return message
+
+    catalog = catalog_for("people")
+    catalog["streams"].append(
+        {**catalog["streams"][0], "stream": {**catalog["streams"][0]["stream"], "namespace": "eu"}}
+    )
+    messages = [
+        ns_record(None, "a@ns.example"),
+        ns_record("eu", "b@ns.example"),
+        ns_record("eu", "c@ns.example"),
+        ns_state("eu", 1),
+        ns_state(None, 2),
+    ]
+    run = run_connector(["write"], tmp_path, config_for(emulator, "people"), catalog, messages)
+    assert run.returncode == 0, run.stdout
+    assert [(s["id"], s["destinationStats"]["recordCount"]) for s in run.states] == [(1, 2.0), (2, 1.0)]
+    assert len(emulator.records("people")) == 3
