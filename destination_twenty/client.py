@@ -100,12 +100,13 @@ class TwentyClient:
         retry_seconds: float | None = None,
         timeout: tuple[float, float] = (10.0, 60.0),
         pool_size: int | None = None,
+        per_minute: float | None = None,
     ):
         self._base = config.rest_url
         self._host = urlsplit(config.api_url).hostname
         self._retry_seconds = config.max_retry_seconds if retry_seconds is None else retry_seconds
         self._timeout = timeout
-        self.pacer = Pacer(config.requests_per_minute)
+        self.pacer = Pacer(per_minute or config.requests_per_minute)
         self.stats = CallStats()
         self._stats_lock = threading.Lock()
         self._session = requests.Session()

@@ -6,6 +6,7 @@ import io
 import logging
 import sys
 from collections.abc import Iterable, Iterator, Mapping
+from difflib import get_close_matches
 from typing import Any
 
 import orjson
@@ -51,7 +52,10 @@ class DestinationTwenty(Destination):
         try:
             twenty_config = TwentyConfig.from_mapping(config)
             update_secrets([twenty_config.api_key])
-            client = TwentyClient(twenty_config, retry_seconds=CHECK_RETRY_SECONDS, timeout=CHECK_TIMEOUT)
+            # A handful of calls: pacing them at a low requests_per_minute would only make check slow.
+            client = TwentyClient(
+                twenty_config, retry_seconds=CHECK_RETRY_SECONDS, timeout=CHECK_TIMEOUT, per_minute=600
+            )
             try:
                 schema, warnings = prepare(twenty_config, client)
                 client.probe(twenty_config.object_path)
@@ -172,8 +176,6 @@ def prepare(config: TwentyConfig, client: TwentyClient) -> tuple[ObjectSchema | 
     schema = find_object(objects, plural)
     if schema is None:
         names = object_names(objects)
-        from difflib import get_close_matches
-
         close = get_close_matches(plural, names, n=3, cutoff=0.5)
         hint = f" Closest: {', '.join(close)}." if close else f" Objects: {', '.join(sorted(names))}."
         what = "Custom object" if config.mode == "custom" else "Object"

@@ -1,12 +1,16 @@
+import socket
 import time
 
 from integration_tests.conftest import API_KEY, config_for, run_connector
 
 
 def test_check_succeeds_with_a_good_config(emulator, tmp_path):
-    run = run_connector(["check"], tmp_path, config_for(emulator, "people"))
+    # requests_per_minute=1 paces syncs, but must not make check wait a minute between its calls
+    started = time.monotonic()
+    run = run_connector(["check"], tmp_path, config_for(emulator, "people", requests_per_minute=1))
     assert run.returncode == 0
     assert run.status["status"] == "SUCCEEDED", run.status
+    assert time.monotonic() - started < 20
 
 
 def test_check_names_authentication_for_a_bad_key(emulator, tmp_path):
@@ -61,3 +65,20 @@ def test_check_rejects_a_custom_object_name_with_path_tricks(emulator, tmp_path)
     )
     assert run.status["status"] == "FAILED"
     assert "custom_object" in run.status["message"]
+
+
+def test_check_fails_within_30_seconds_when_the_server_never_answers(tmp_path):
+    # A server that accepts connections and then says nothing: the worst case for "unreachable".
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    try:
+        config = {"api_key": API_KEY, "mode": "people", "api_url": f"http://127.0.0.1:{silent.getsockname()[1]}"}
+        started = time.monotonic()
+        run = run_connector(["check"], tmp_path, config, timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    assert run.status["status"] == "FAILED"
+    assert "no answer from Twenty in time" in run.status["message"]
+    assert elapsed < 30
