@@ -232,9 +232,9 @@ def quote_in_readme(report: str) -> None:
     text = readme.read_text()
     start, end = "<!-- bench-results -->\n", "<!-- /bench-results -->"
     if start in text and end in text:
-        table = "\n".join(
-            line for line in report.splitlines() if line.startswith("|") or line.startswith("Measured")
-        )
+        lines = report.splitlines()
+        measured = "\n".join(line for line in lines if line.startswith("Measured"))
+        table = measured + "\n\n" + "\n".join(line for line in lines if line.startswith("|"))
         head, rest = text.split(start, 1)
         readme.write_text(head + start + table + "\n" + end + rest.split(end, 1)[1])
 
