@@ -51,6 +51,17 @@ def main() -> int:
         show(write.stdout)
         print(f"(exit code {write.returncode})\n")
 
+        print("$ destination-twenty write …   (the same data again: upsert updates, nothing is duplicated)")
+        with open(EXAMPLES / "companies_messages.jsonl") as stdin:
+            again = subprocess.run(
+                [str(CONNECTOR), "write", "--config", str(config_path), "--catalog", catalog],
+                stdin=stdin,
+                capture_output=True,
+                text=True,
+            )
+        show("\n".join(line for line in again.stdout.splitlines() if "Sync summary" in line))
+        print()
+
         print("Companies stored in the emulator:")
         rows = [
             (
@@ -66,7 +77,7 @@ def main() -> int:
             if not c.get("deletedAt")
         ]
         table(("name", "domain", "employees", "ARR micros", "currency", "ICP", "city"), rows)
-        return 0 if write.returncode == 0 else 1
+        return 0 if write.returncode == 0 and again.returncode == 0 else 1
 
 
 def show(stdout: str) -> None:
