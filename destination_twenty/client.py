@@ -144,16 +144,26 @@ class TwentyClient:
         """Read one record: proves the key can read the object."""
         self._send("GET", f"/{plural}", params={"limit": "1"})
 
-    def existing_ids(self, plural: str, ids: Sequence[str]) -> set[str]:
-        """Which of `ids` exist (not soft-deleted). One filtered read per 200 ids."""
-        found: set[str] = set()
-        for start in range(0, len(ids), 200):
-            chunk = ids[start : start + 200]
-            params = {"filter": f"id[in]:[{','.join(chunk)}]", "limit": str(len(chunk))}
+    def find(self, plural: str, filter_expression: str) -> list[dict[str, Any]]:
+        """Records matching a REST filter (soft-deleted ones excluded), every page of them."""
+        rows: list[dict[str, Any]] = []
+        params = {"filter": filter_expression, "limit": "200"}
+        for _page in range(1000):  # bounded: 200,000 records is far more than any lookup of ours
             body = self._send("GET", f"/{plural}", params=params)
-            for row in _list_payload(body, plural):
-                if isinstance(row, dict) and isinstance(row.get("id"), str):
-                    found.add(row["id"])
+            rows.extend(row for row in _list_payload(body, plural) if isinstance(row, dict))
+            page = body.get("pageInfo") or {}
+            if not page.get("hasNextPage") or not page.get("endCursor"):
+                break
+            params = {**params, "starting_after": str(page["endCursor"])}
+        return rows
+
+    def records_by_id(self, plural: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored records among `ids`, by id. One filtered read per 200 ids."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 200):
+            for row in self.find(plural, f"id[in]:[{','.join(ids[start : start + 200])}]"):
+                if isinstance(row.get("id"), str):
+                    found[row["id"]] = row
         return found
 
     def create_many(

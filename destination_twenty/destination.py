@@ -68,7 +68,7 @@ class DestinationTwenty(Destination):
                 status=Status.FAILED, message=f"Unexpected error: {type(exc).__name__}"
             )
         for warning in warnings:
-            logger.warning(warning)
+            (logger.info if schema is not None else logger.warning)(warning)
         return AirbyteConnectionStatus(status=Status.SUCCEEDED)
 
     def write(
@@ -84,7 +84,8 @@ class DestinationTwenty(Destination):
         try:
             schema, warnings = prepare(twenty_config, client)
             for warning in warnings:
-                yield protocol.log_message("WARN", warning)
+                # With the schema these are notes on what the writer does about Twenty's quirks; without, risks.
+                yield protocol.log_message("INFO" if schema is not None else "WARN", warning)
             mapper = Mapper(twenty_config.column_mapping, schema)
             writer = Writer(
                 twenty_config,

@@ -68,7 +68,8 @@ class Mapper:
         return list(self._problems) if self.schema is not None else []
 
     def warnings(self) -> list[str]:
-        """Mappings that will clear data in Twenty: partial LINKS, EMAILS without primaryEmail."""
+        """Partial LINKS, and EMAILS without primaryEmail: Twenty replaces such fields whole. With the object's
+        schema the writer completes them from the stored record (notes on the cost); without, data is cleared."""
         covered: dict[str, set[str]] = {}
         whole: set[str] = set()
         for column_map in self.mapping:
@@ -77,6 +78,7 @@ class Mapper:
                 covered.setdefault(top, set()).add(sub)
             else:
                 whole.add(top)
+        kept = self.schema is not None
         result = []
         for top, subs in covered.items():
             if top in whole:
@@ -84,15 +86,27 @@ class Mapper:
             kind = self._composite_kind(top, subs)
             if kind == "LINKS":
                 missing = [s for s in COMPOSITE_SUBFIELDS["LINKS"] if s not in subs]
-                if missing:
-                    result.append(
-                        f"{top}: the mapping sets only {', '.join(sorted(subs))}. Twenty replaces the whole link "
-                        f"field on every write, so {' and '.join(missing)} already stored in Twenty will be cleared."
+                if not missing:
+                    continue
+                lost = " and ".join(missing)
+                result.append(
+                    f"{top}: the mapping sets only {', '.join(sorted(subs))}. Twenty replaces a link field whole, "
+                    + (
+                        f"so the {lost} stored in Twenty are read before each write that may update records and "
+                        "sent along (one extra read per batch)."
+                        if kept
+                        else f"so {lost} already stored in Twenty will be cleared."
                     )
+                )
             elif kind == "EMAILS" and "primaryEmail" not in subs:
                 result.append(
-                    f"{top}: the mapping sets additionalEmails without primaryEmail. Twenty then blanks the "
-                    f"primary email of every record written; map a column to {top}.primaryEmail as well."
+                    f"{top}: the mapping sets additionalEmails without primaryEmail. Twenty blanks the primary "
+                    + (
+                        "email then, so the stored one is read before each write that may update records and sent "
+                        "along (one extra read per batch)."
+                        if kept
+                        else f"email of every record written; map a column to {top}.primaryEmail as well."
+                    )
                 )
         return result
 

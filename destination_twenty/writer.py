@@ -48,6 +48,7 @@ class Item:
     size: int  # bytes of the encoded payload: a request body stays under Twenty's limit
     update: bool = False  # the mapping gave an `id`: update that existing record
     client_id: bool = False  # we chose the id (create path): a duplicate on it means "already written"
+    partial: bool = False  # sends part of a LINKS/EMAILS field, which Twenty would wipe: merge what is stored
 
 
 @dataclass(slots=True)
@@ -112,6 +113,13 @@ class Writer:
         self.created: Counter = Counter()
         self.updated: Counter = Counter()
         self.rejected: Counter = Counter()
+        # LINKS and EMAILS fields are replaced whole by Twenty (a link's label and secondary links vanish when only
+        # its URL is sent), so a partial write of one is completed from the stored record first.
+        self._wiped_whole = {
+            name: f.type
+            for name, f in (schema.fields.items() if schema else ())
+            if f.type in ("LINKS", "EMAILS")
+        }
         self._seq = 0
         self._started = time.monotonic()
         self._last_progress = self._started
@@ -195,7 +203,12 @@ class Writer:
                 client_id = True
         keys = frozenset(unique_keys(payload, self.schema))
         size = len(orjson.dumps(payload)) + 1  # + the comma between records in the array
-        return Item(self._seq, stream, position, payload, keys, size, update=update, client_id=client_id)
+        partial = any(
+            isinstance(value, dict) and _is_partial(self._wiped_whole[top], value)
+            for top, value in payload.items()
+            if top in self._wiped_whole
+        )
+        return Item(self._seq, stream, position, payload, keys, size, update, client_id, partial)
 
     def _client_id(self, stream: str, data: Mapping[str, Any], payload: Mapping[str, Any]) -> str:
         """uuid5 of the stream and the record's primary key; without one, of what is sent (not the raw record,
@@ -332,29 +345,49 @@ class Writer:
 
     def _write_batch(self, items: list[Item]) -> BatchResult:
         result = BatchResult()
+        stored: dict[str, dict[str, Any]] = {}
         updates = [i for i in items if i.update]
-        others = [i for i in items if not i.update]
         if updates:
-            existing = self.client.existing_ids(self.plural, [i.payload["id"] for i in updates])
+            stored = self.client.records_by_id(self.plural, [i.payload["id"] for i in updates])
             for item in updates:
-                if item.payload["id"] not in existing:
-                    result.rejections.append(
-                        Rejection(
-                            item.seq,
-                            item.stream,
-                            item.position,
-                            f"no record with id {item.payload['id']} exists in {self.plural} to update",
-                            "id",
-                        )
-                    )
-            updates = [i for i in updates if i.payload["id"] in existing]
+                if item.payload["id"] not in stored:
+                    reason = f"no record with id {item.payload['id']} exists in {self.plural} to update"
+                    result.rejections.append(Rejection(item.seq, item.stream, item.position, reason, "id"))
+            items = [i for i in items if not i.update or i.payload["id"] in stored]
         if self.config.upsert:
-            kept = {id(i) for i in updates}
-            self._send([i for i in items if not i.update or id(i) in kept], True, result)
+            self._complete_partial_composites([i for i in items if i.partial], stored)
+            self._send(items, True, result)
         else:
+            updates = [i for i in items if i.update]
+            self._complete_partial_composites([i for i in updates if i.partial], stored)
             self._send(updates, True, result)  # an update by id is an upsert keyed on an id known to exist
-            self._send(others, False, result)
+            self._send([i for i in items if not i.update], False, result)
         return result
+
+    def _complete_partial_composites(self, items: list[Item], stored: dict[str, dict[str, Any]]) -> None:
+        """Fill the sub-fields a partial LINKS/EMAILS write would wipe with the values Twenty holds now.
+
+        Costs one read for the records not already read (update by id reads them anyway)."""
+        if not items:
+            return
+        rows = list(stored.values())
+        unknown = [i for i in items if i.payload.get("id") not in stored]
+        for expression in _lookup_filters(unknown):
+            rows.extend(self.client.find(self.plural, expression))
+        by_id = {row.get("id"): row for row in rows}
+        by_key = {key: row for row in rows for key in unique_keys(row, self.schema) if key[0] != "id"}
+        for item in items:
+            row = by_id.get(item.payload.get("id")) or next(
+                (by_key[k] for k in item.keys if k in by_key), None
+            )
+            if row is None:
+                continue  # a new record: nothing stored to keep
+            for top, value in item.payload.items():
+                old = row.get(top)
+                if top in self._wiped_whole and isinstance(value, dict) and isinstance(old, dict):
+                    for sub, kept in old.items():
+                        if sub not in value and kept not in (None, "", [], {}):
+                            value[sub] = kept
 
     def _send(self, items: list[Item], upsert: bool, result: BatchResult) -> None:
         start = 0
@@ -380,7 +413,7 @@ class Writer:
                 # Maybe an earlier attempt was stored and its answer lost: records whose own id exists are
                 # written already; send the rest again.
                 ids = [i.payload["id"] for i in items if i.client_id]
-                stored = self.client.existing_ids(self.plural, ids)
+                stored = self.client.records_by_id(self.plural, ids)
                 for item in items:
                     if item.client_id and item.payload["id"] in stored:
                         result.created[item.stream] += 1
@@ -440,6 +473,47 @@ class Writer:
             if new < self._batch_limit:
                 self._batch_limit = new
                 self._log(f"Twenty accepts at most {server_max} records per call; batch size is now {new}.")
+
+
+def _is_partial(kind: str, value: Mapping[str, Any]) -> bool:
+    """Would Twenty wipe stored sub-fields? LINKS lose whatever is not sent; EMAILS lose primaryEmail when only
+    additionalEmails is sent (additionalEmails survive a write of primaryEmail alone, as recorded)."""
+    if kind == "LINKS":
+        return len(value) < 3  # primaryLinkUrl, primaryLinkLabel, secondaryLinks
+    return "primaryEmail" not in value
+
+
+_SAFE_IN_VALUE = re.compile(r"^[^,\[\]()\"' ]+$")
+MAX_FILTER_CHARS = 6000  # keeps lookup URLs well under common 8 KB limits
+
+
+def _lookup_filters(items: Sequence[Item]) -> list[str]:
+    """REST filters finding the stored records of `items` by id or unique key, split to keep URLs short."""
+    values: dict[str, list[str]] = {}
+    for item in items:
+        if "id" in item.payload:
+            values.setdefault("id", []).append(str(item.payload["id"]))
+        for path, value in item.keys:
+            if path != "id":
+                values.setdefault(path, []).append(value)
+    predicates = []
+    for path, found in values.items():
+        plain = [v for v in found if _SAFE_IN_VALUE.match(v)]
+        for start in range(0, len(plain), 50):  # a few `in` lists rather than one very long one
+            predicates.append(f"{path}[in]:[{','.join(plain[start : start + 50])}]")
+        for value in set(found) - set(plain):
+            quote = '"' if '"' not in value else "'"
+            if quote not in value:  # a value holding both quotes cannot be looked up; it is written as sent
+                predicates.append(f"{path}[eq]:{quote}{value}{quote}")
+    filters, current = [], []
+    for predicate in predicates:
+        if current and len(",".join(current)) + len(predicate) > MAX_FILTER_CHARS:
+            filters.append(current)
+            current = []
+        current.append(predicate)
+    if current:
+        filters.append(current)
+    return [group[0] if len(group) == 1 else f"or({','.join(group)})" for group in filters]
 
 
 def _ids(items: Sequence[Item]) -> set[Any]:

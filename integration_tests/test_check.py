@@ -73,7 +73,11 @@ def test_check_fails_within_30_seconds_when_the_server_never_answers(tmp_path):
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)
     try:
-        config = {"api_key": API_KEY, "mode": "people", "api_url": f"http://127.0.0.1:{silent.getsockname()[1]}"}
+        config = {
+            "api_key": API_KEY,
+            "mode": "people",
+            "api_url": f"http://127.0.0.1:{silent.getsockname()[1]}",
+        }
         started = time.monotonic()
         run = run_connector(["check"], tmp_path, config, timeout=60)
         elapsed = time.monotonic() - started

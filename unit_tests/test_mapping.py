@@ -170,23 +170,26 @@ def test_problems_for_unwritable_fields(people, field, fragment):
 # ---- warnings ----
 
 
-def test_warning_for_partial_links(companies):
+def test_partial_links_are_completed_from_the_stored_record_when_the_schema_is_known(companies):
     assert Mapper([cm("d", "domainName.primaryLinkUrl")], companies).warnings() == [
-        "domainName: the mapping sets only primaryLinkUrl. Twenty replaces the whole link field on every write, "
-        "so primaryLinkLabel and secondaryLinks already stored in Twenty will be cleared."
+        "domainName: the mapping sets only primaryLinkUrl. Twenty replaces a link field whole, so the "
+        "primaryLinkLabel and secondaryLinks stored in Twenty are read before each write that may update records "
+        "and sent along (one extra read per batch)."
     ]
 
 
 def test_warning_for_partial_links_without_schema():
     (warning,) = Mapper([cm("l", "linkedinLink.primaryLinkLabel")]).warnings()
     assert warning.startswith("linkedinLink: the mapping sets only primaryLinkLabel.")
-    assert "primaryLinkUrl and secondaryLinks" in warning
+    assert "primaryLinkUrl and secondaryLinks already stored in Twenty will be cleared" in warning
 
 
 def test_warning_for_additional_emails_without_primary(people):
     (warning,) = Mapper([cm("e", "emails.additionalEmails")], people).warnings()
     assert warning.startswith("emails: the mapping sets additionalEmails without primaryEmail.")
-    assert "blanks the primary email" in warning
+    assert "blanks the primary email then, so the stored one is read" in warning
+    (warning,) = Mapper([cm("e", "emails.additionalEmails")]).warnings()
+    assert "map a column to emails.primaryEmail as well" in warning
 
 
 def test_no_warning_for_complete_or_merging_composites(people, companies):
