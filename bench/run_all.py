@@ -48,6 +48,15 @@ def write_phase(emulator, count: int) -> float:
     return count / span
 
 
+def people_mapper(url: str) -> Mapper:
+    """The connector's mapper for the benchmark's People mapping, with the schema read from the emulator's metadata."""
+    objects = requests.get(
+        f"{url}/rest/metadata/objects", headers={"Authorization": f"Bearer {API_KEY}"}, timeout=30
+    ).json()["data"]["objects"]
+    mapping = [ColumnMap(m["column"], m["field"], tuple(m.get("transforms", []))) for m in PEOPLE_MAPPING]
+    return Mapper(mapping, find_object(objects, "people"))
+
+
 def rate_limited(count: int) -> dict:
     """Connector under the emulator's real throttler at RATE req/s: achieved ÷ (RATE × batch)."""
     with run_emulator("--rate-limit", f"{RATE}/1", api_key=API_KEY) as emulator:
@@ -73,9 +82,7 @@ def one_per_call(seconds: float) -> dict:
     with run_emulator("--rate-limit", f"{RATE}/1", api_key=API_KEY) as emulator:
         session = requests.Session()
         session.headers.update({"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"})
-        mapper = Mapper(
-            [ColumnMap(m["column"], m["field"], tuple(m.get("transforms", []))) for m in PEOPLE_MAPPING]
-        )
+        mapper = people_mapper(emulator.url)
         sent, started, i = 0, time.perf_counter(), 0
         next_slot = started
         while time.perf_counter() - started < seconds:
@@ -91,6 +98,8 @@ def one_per_call(seconds: float) -> dict:
                 i += 1
             elif response.status_code == 429:
                 next_slot += 1.0 / RATE
+            else:
+                raise RuntimeError(f"one-per-call baseline got {response.status_code}: {response.text[:200]}")
         elapsed = time.perf_counter() - started
         achieved = write_phase(emulator, sent)
     return {"records": sent, "records_per_s": achieved, "end_to_end_per_s": sent / elapsed}
@@ -98,14 +107,13 @@ def one_per_call(seconds: float) -> dict:
 
 def unlimited(count: int, concurrency: int = 4) -> dict:
     """Connector vs a bare client posting the same pre-built JSON batches with the same concurrency."""
-    mapper = Mapper(
-        [ColumnMap(m["column"], m["field"], tuple(m.get("transforms", []))) for m in PEOPLE_MAPPING]
-    )
-    bodies = [
-        json.dumps([mapper.map(person(i)) for i in range(start, min(start + BATCH, count))]).encode()
-        for start in range(0, count, BATCH)
-    ]
     with run_emulator("--rate-limit", "off", api_key=API_KEY) as emulator:
+        mapper = people_mapper(emulator.url)  # the payloads the connector sends, built beforehand
+        bodies = [
+            json.dumps([mapper.map(person(i)) for i in range(start, min(start + BATCH, count))]).encode()
+            for start in range(0, count, BATCH)
+        ]
+        emulator.reset()
         session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=concurrency)
         session.mount("http://", adapter)
@@ -138,15 +146,7 @@ def pipeline(count: int) -> dict:
     """Mapping and transforms alone, on one core (this process, one thread), with the People schema read from
     the emulator's metadata as the connector reads it, so every type coercion runs. Also stdin parsing + mapping."""
     with run_emulator("--rate-limit", "off", api_key=API_KEY) as emulator:
-        objects = requests.get(
-            f"{emulator.url}/rest/metadata/objects",
-            headers={"Authorization": f"Bearer {API_KEY}"},
-            timeout=30,
-        ).json()["data"]["objects"]
-    schema = find_object(objects, "people")
-    mapper = Mapper(
-        [ColumnMap(m["column"], m["field"], tuple(m.get("transforms", []))) for m in PEOPLE_MAPPING], schema
-    )
+        mapper = people_mapper(emulator.url)
     rows = [person(i) for i in range(count)]
     started = time.perf_counter()
     for row in rows:
