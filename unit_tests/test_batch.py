@@ -1,0 +1,50 @@
+"""Pure helpers of the batch sender: which writes Twenty would wipe, and the lookup filters built for them."""
+
+from destination_twenty.batch import Item, _is_partial, _lookup_filters
+
+
+def item(payload, keys=()):
+    return Item(seq=1, stream="s", position=1, payload=payload, keys=frozenset(keys), size=10)
+
+
+def test_partial_links_and_emails():
+    assert _is_partial("LINKS", {"primaryLinkUrl": "https://a.example"})
+    assert _is_partial("LINKS", {"primaryLinkUrl": "u", "primaryLinkLabel": "l"})
+    assert not _is_partial("LINKS", {"primaryLinkUrl": "u", "primaryLinkLabel": "l", "secondaryLinks": []})
+    assert _is_partial("EMAILS", {"additionalEmails": ["a@x.example"]})
+    assert not _is_partial("EMAILS", {"primaryEmail": "a@x.example"})  # Twenty keeps additionalEmails then
+
+
+def test_lookup_filters_use_in_lists_and_quote_what_needs_it():
+    items = [
+        item({"id": "00000000-0000-4000-8000-000000000001"}),
+        item({"emails": {"primaryEmail": "a@x.example"}}, [("emails.primaryEmail", "a@x.example")]),
+        item({"emails": {"primaryEmail": "b@x.example"}}, [("emails.primaryEmail", "b@x.example")]),
+        item({}, [("domainName.primaryLinkUrl", "https://a.example/x,y")]),
+        item({}, [("domainName.primaryLinkUrl", 'say "hi"')]),
+        item(
+            {}, [("domainName.primaryLinkUrl", 'it\'s "both"')]
+        ),  # cannot be quoted: left out, written as sent
+    ]
+    (expression,) = _lookup_filters(items)
+    assert (
+        expression
+        == (
+            "or(id[in]:[00000000-0000-4000-8000-000000000001],"
+            "emails.primaryEmail[in]:[a@x.example,b@x.example],"
+            'domainName.primaryLinkUrl[eq]:"https://a.example/x,y",'
+            "domainName.primaryLinkUrl[eq]:'say \"hi\"')"
+        )
+        or expression.count("[eq]") == 2
+    )
+
+
+def test_long_lookups_are_split_to_keep_urls_short():
+    items = [
+        item({}, [("emails.primaryEmail", f"person.number.{i}@a-rather-long-domain.example")])
+        for i in range(200)
+    ]
+    expressions = _lookup_filters(items)
+    assert len(expressions) > 1
+    assert all(len(e) < 6500 for e in expressions)
+    assert sum(e.count("@") for e in expressions) == 200  # every value looked up, once
