@@ -41,24 +41,12 @@ def main() -> int:
         print(
             "\n$ destination-twenty write --config config.json --catalog companies_catalog.json < companies_messages.jsonl"
         )
-        with open(EXAMPLES / "companies_messages.jsonl") as stdin:
-            write = subprocess.run(
-                [str(CONNECTOR), "write", "--config", str(config_path), "--catalog", catalog],
-                stdin=stdin,
-                capture_output=True,
-                text=True,
-            )
+        write = sync(config_path, catalog)
         show(write.stdout)
         print(f"(exit code {write.returncode})\n")
 
         print("$ destination-twenty write …   (the same data again: upsert updates, nothing is duplicated)")
-        with open(EXAMPLES / "companies_messages.jsonl") as stdin:
-            again = subprocess.run(
-                [str(CONNECTOR), "write", "--config", str(config_path), "--catalog", catalog],
-                stdin=stdin,
-                capture_output=True,
-                text=True,
-            )
+        again = sync(config_path, catalog)
         show("\n".join(line for line in again.stdout.splitlines() if "Sync summary" in line))
         print()
 
@@ -78,6 +66,17 @@ def main() -> int:
         ]
         table(("name", "domain", "employees", "ARR micros", "currency", "ICP", "city"), rows)
         return 0 if write.returncode == 0 and again.returncode == 0 else 1
+
+
+def sync(config_path: Path, catalog: str) -> subprocess.CompletedProcess:
+    """`destination-twenty write` with the example messages on stdin, as Airbyte runs it."""
+    with open(EXAMPLES / "companies_messages.jsonl") as stdin:
+        return subprocess.run(
+            [str(CONNECTOR), "write", "--config", str(config_path), "--catalog", catalog],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+        )
 
 
 def show(stdout: str) -> None:
