@@ -152,17 +152,16 @@ class Writer:
     ) -> Item:
         update = "id" in payload
         client_id = False
-        if not update:
-            keys = unique_keys(payload, self.schema)
-            if not self.config.upsert or not keys:
-                # Create, or upsert with no unique value to match on: a deterministic id makes retries and
-                # re-runs land on the same record instead of creating it twice.
-                payload["id"] = self._client_id(stream, data, payload)
-                client_id = True
-        keys = frozenset(unique_keys(payload, self.schema))
+        keys = unique_keys(payload, self.schema)
+        if not update and (not self.config.upsert or not keys):
+            # Create, or upsert with no unique value to match on: a deterministic id makes retries and re-runs
+            # land on the same record instead of creating it twice.
+            payload["id"] = self._client_id(stream, data, payload)
+            keys.append(("id", payload["id"]))  # uuid5 text is lower-case, as unique_keys gives ids
+            client_id = True
         size = len(orjson.dumps(payload)) + 1  # + the comma between records in the array
         partial = self._sender.is_partial(payload)
-        return Item(self._seq, stream, position, payload, keys, size, update, client_id, partial)
+        return Item(self._seq, stream, position, payload, frozenset(keys), size, update, client_id, partial)
 
     def _client_id(self, stream: str, data: Mapping[str, Any], payload: Mapping[str, Any]) -> str:
         """uuid5 of the stream and the record's primary key; without one, of what is sent (not the raw record,
