@@ -177,42 +177,25 @@ class BatchSender:
     def _tally(
         self, items: list[Item], rows: list[dict[str, Any]], upsert: bool, result: BatchResult
     ) -> None:
-        # Twenty answers updates first, then inserts, whatever the input order: match rows by id, and tell an
-        # update from an insert by comparing createdAt with updatedAt.
-        by_id = {row.get("id"): row for row in rows if isinstance(row, dict)}
-        unmatched = Counter()
-        for item in items:
-            row = by_id.get(item.payload.get("id")) if "id" in item.payload else None
-            if row is None:
-                unmatched[item.stream] += 1
+        # Twenty answers updates first, then inserts, whatever the input order: rows are matched to records by id
+        # (records matched on a unique field carry none: any unclaimed row is theirs), and an update is told from
+        # an insert by createdAt differing from updatedAt.
+        stream_of = {i.payload["id"]: i.stream for i in items if "id" in i.payload}
+        keyed = [i.stream for i in items if "id" not in i.payload]
+        for row in rows:
+            if not isinstance(row, dict):
                 continue
-            if upsert and row.get("createdAt") != row.get("updatedAt"):
-                result.updated[item.stream] += 1
-            else:
-                result.created[item.stream] += 1
-        if unmatched:
-            # Records matched on a unique field carry no id of ours: count them from the rows that are not ours.
-            ours = _ids(items)
-            updated = (
-                sum(
-                    1
-                    for r in rows
-                    if isinstance(r, dict)
-                    and r.get("id") not in ours
-                    and r.get("createdAt") != r.get("updatedAt")
-                )
-                if upsert
-                else 0
-            )
-            for stream, n in unmatched.items():
-                take = min(updated, n)
-                updated -= take
-                result.updated[stream] += take
-                result.created[stream] += n - take
+            stream = stream_of.pop(row.get("id"), None) or (keyed.pop() if keyed else None)
+            if stream is not None:
+                changed = upsert and row.get("createdAt") != row.get("updatedAt")
+                (result.updated if changed else result.created)[stream] += 1
+        for stream in [*stream_of.values(), *keyed]:  # accepted, though the answer did not list them
+            result.created[stream] += 1
 
     def _shrink(self, server_max: int, tried: int) -> None:
         with self._limit_lock:
-            new = max(1, min(server_max, tried // 2 if server_max >= tried else server_max))
+            # A maximum at or above what was refused contradicts the refusal: halve, to make progress anyway.
+            new = max(1, server_max if server_max < tried else tried // 2)
             if new < self.limit:
                 self.limit = new
                 self._log(f"Twenty accepts at most {server_max} records per call; batch size is now {new}.")
@@ -258,10 +241,6 @@ def _lookup_filters(items: Sequence[Item]) -> list[str]:
     if current:
         filters.append(current)
     return [group[0] if len(group) == 1 else f"or({','.join(group)})" for group in filters]
-
-
-def _ids(items: Sequence[Item]) -> set[Any]:
-    return {i.payload.get("id") for i in items if "id" in i.payload}
 
 
 def _explain(exc: DataError, item: Item) -> str:
