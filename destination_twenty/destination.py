@@ -57,7 +57,7 @@ class DestinationTwenty(Destination):
                 twenty_config, retry_seconds=CHECK_RETRY_SECONDS, timeout=CHECK_TIMEOUT, per_minute=600
             )
             try:
-                schema, warnings = prepare(twenty_config, client)
+                schema, _, warnings = prepare(twenty_config, client)
                 client.probe(twenty_config.object_path)
             finally:
                 client.close()
@@ -82,11 +82,10 @@ class DestinationTwenty(Destination):
         primary_keys = check_catalog(configured_catalog)
         client = TwentyClient(twenty_config, timeout=_timeout(config))
         try:
-            schema, warnings = prepare(twenty_config, client)
+            schema, mapper, warnings = prepare(twenty_config, client)
             for warning in warnings:
                 # With the schema these are notes on what the writer does about Twenty's quirks; without, risks.
                 yield protocol.log_message("INFO" if schema is not None else "WARN", warning)
-            mapper = Mapper(twenty_config.column_mapping, schema)
             writer = Writer(
                 twenty_config,
                 client,
@@ -155,10 +154,11 @@ class DestinationTwenty(Destination):
             _fail(f"Unexpected error in destination-twenty: {type(exc).__name__}", "system_error")
 
 
-def prepare(config: TwentyConfig, client: TwentyClient) -> tuple[ObjectSchema | None, list[str]]:
+def prepare(config: TwentyConfig, client: TwentyClient) -> tuple[ObjectSchema | None, Mapper, list[str]]:
     """Read the workspace's metadata and validate the mapping against it, before any record is written.
 
-    Returns the object's schema (None when the key may not read metadata) and warnings for the log.
+    Returns the object's schema (None when the key may not read metadata), the mapper built on it, and lines
+    for the log.
     """
     mapper = Mapper(config.column_mapping)  # unknown transforms fail here, schema or not
     plural = config.object_path
@@ -170,10 +170,11 @@ def prepare(config: TwentyConfig, client: TwentyClient) -> tuple[ObjectSchema | 
             client.probe(plural)
         except AuthenticationError:
             raise exc from None
-        return None, [
+        note = (
             "The API key may not read Twenty's data model (metadata), so the column mapping cannot be checked "
             "before writing; give the key's role the Data Model permission for early, clearer errors."
-        ]
+        )
+        return None, mapper, [note, *mapper.warnings()]
     schema = find_object(objects, plural)
     if schema is None:
         names = object_names(objects)
@@ -185,7 +186,7 @@ def prepare(config: TwentyConfig, client: TwentyClient) -> tuple[ObjectSchema | 
     problems = mapper.problems()
     if problems:
         raise ConfigError("The column mapping does not fit Twenty's " + plural + ": " + " ".join(problems))
-    return schema, mapper.warnings()
+    return schema, mapper, mapper.warnings()
 
 
 def check_catalog(catalog: ConfiguredAirbyteCatalog) -> dict[str, list[list[str]]]:
