@@ -38,7 +38,8 @@ _DATABASE_ERROR = re.compile(
     r"|value too long|duplicate key",
     re.IGNORECASE,
 )
-_RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+# Statuses whose answer, when it carries Twenty's JSON error body, is a verdict on the data (never retried).
+_VERDICT_STATUS = frozenset({400, 404, 409, 413, 422})
 
 
 class Pacer:
@@ -207,6 +208,13 @@ class TwentyClient:
             except requests.ConnectionError as exc:
                 error = TransientAPIError(f"{method} {path}: connection to Twenty failed ({_reason(exc)})")
                 retry_after = None
+            except requests.RequestException as exc:
+                # A body cut short (ChunkedEncodingError), badly compressed (ContentDecodingError) or any other
+                # transport failure says nothing about the data: retry it like a dropped connection.
+                error = TransientAPIError(
+                    f"{method} {path}: the answer from Twenty was broken ({type(exc).__name__})"
+                )
+                retry_after = None
             else:
                 if 200 <= response.status_code < 300:
                     self.pacer.recover()
@@ -247,13 +255,24 @@ class TwentyClient:
             )
         if status == 500 and _DATABASE_ERROR.search(message):
             return DataError(message, status=status, code=code)
-        if status in _RETRYABLE_STATUS:
-            return TransientAPIError(
-                f"{where}: Twenty answered {status}: {message}", status=status, code=code
-            )
         if status == 404 and path.startswith("/metadata"):
             return TwentyAPIError(f"{where}: not found (404): {message}", status=status, code=code)
-        return DataError(message, status=status, code=code)
+        if status in _VERDICT_STATUS and _is_twenty_error_body(response):
+            # Twenty's own verdict on the data sent: the writer isolates the record(s) at fault.
+            return DataError(message, status=status, code=code)
+        # Everything else (429, 5xx, a proxy's 408/425/507/520-524, an HTML page from a load balancer) is an
+        # outage, not a judgement on the record: retried within the budget, then a transient_error.
+        return TransientAPIError(f"{where}: Twenty answered {status}: {message}", status=status, code=code)
+
+
+def _is_twenty_error_body(response: requests.Response) -> bool:
+    """Twenty's errors are JSON objects with `messages` (or the framework's singular `message`) and `error`;
+    a proxy's HTML page or an empty body is not Twenty speaking."""
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(body, dict) and ("messages" in body or "message" in body)
 
 
 def _json(response: requests.Response) -> dict[str, Any]:

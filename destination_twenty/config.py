@@ -19,8 +19,11 @@ STANDARD_OBJECTS = {
     "tasks": "tasks",
 }
 MODES = (*STANDARD_OBJECTS, "custom")
-CUSTOM_OBJECT_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9]*$")
+# Matched with fullmatch: `$` alone would let a trailing newline through (`people\n` → /rest/people%0A).
+CUSTOM_OBJECT_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9]*")
 DEFAULT_API_URL = "https://api.twenty.com"
+# Far above any Twenty plan, low enough that the pacer's arithmetic stays meaningful: one bound for check and write.
+MAX_REQUESTS_PER_MINUTE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ class TwentyConfig:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}; got {mode!r}.")
         custom_object = raw.get("custom_object") or None
         if mode == "custom":
-            if not isinstance(custom_object, str) or not CUSTOM_OBJECT_RE.match(custom_object):
+            if not isinstance(custom_object, str) or not CUSTOM_OBJECT_RE.fullmatch(custom_object):
                 raise ConfigError(
                     "custom_object must be the REST path segment of the custom object, "
                     f"letters and digits starting with a letter (e.g. myCustomObjects); got {custom_object!r}."
@@ -80,7 +83,7 @@ class TwentyConfig:
             partial_success=_bool(raw, "partial_success", False),
             column_mapping=_column_mapping(raw.get("column_mapping") or []),
             batch_size=_int(raw, "batch_size", 60, 1, 200),
-            requests_per_minute=_int(raw, "requests_per_minute", 100, 1, None),
+            requests_per_minute=_int(raw, "requests_per_minute", 100, 1, MAX_REQUESTS_PER_MINUTE),
             max_concurrent_requests=_int(raw, "max_concurrent_requests", 4, 1, 16),
             max_retry_seconds=float(_int(raw, "max_retry_seconds", 300, 0, None)),
         )
@@ -99,6 +102,12 @@ def normalize_api_url(value: Any) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise ConfigError(
             f"api_url must look like https://api.twenty.com (scheme and host, no query); got {value!r}."
+        )
+    if parts.username is not None or parts.password is not None:
+        # requests would send these as Basic auth instead of our Bearer key, and the 403 would blame the key.
+        raise ConfigError(
+            "api_url must not contain a user name or password (user:pass@host); the API key is the only "
+            "credential Twenty needs. Remove them from the URL."
         )
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port

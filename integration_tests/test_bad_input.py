@@ -23,6 +23,10 @@ from integration_tests.conftest import API_KEY, catalog_for, config_for, record,
         ({"column_mapping": [{"column": "a"}]}, "column_mapping[0].field"),
         ({"column_mapping": [{"column": "a", "field": "city", "transforms": ["shout"]}]}, "shout"),
         ({"api_key": ""}, "api_key"),
+        # issue 8, items 11-13: one validation for check and write, full-match patterns, no URL credentials
+        ({"requests_per_minute": 10**30}, "requests_per_minute"),
+        ({"mode": "custom", "custom_object": "people\n"}, "custom_object"),
+        ({"api_url": "http://user:pass@127.0.0.1:9"}, "api_url"),
     ],
 )
 def test_bad_configs_fail_write_with_a_config_error_naming_the_key(emulator, tmp_path, change, named):
@@ -47,6 +51,9 @@ def test_bad_configs_fail_write_with_a_config_error_naming_the_key(emulator, tmp
         ({"mode": "leads"}, "mode"),
         ({"api_url": "nope"}, "api_url"),
         ({"mode": "custom", "custom_object": "a/b"}, "custom_object"),
+        ({"requests_per_minute": 10**30}, "requests_per_minute"),
+        ({"mode": "custom", "custom_object": "people\n"}, "custom_object"),
+        ({"api_url": "http://user:pass@127.0.0.1:9"}, "api_url"),
     ],
 )
 def test_bad_configs_fail_check_naming_the_key(emulator, tmp_path, change, named):
