@@ -24,6 +24,9 @@ from destination_twenty.transforms import (
     to_micros,
     yesno_to_bool,
 )
+from destination_twenty.transforms import (
+    describe_value as _describe,
+)
 
 Convert = Callable[[Any], Any]
 
@@ -597,16 +600,6 @@ def _blocknote(value: Any) -> Any:
 
 def _upper_text(value: Any) -> Any:
     return _text(value).strip().upper()
-
-
-def _describe(value: Any) -> str:
-    """A short rendering of a bad value for a reason (never a whole record or a huge text)."""
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 _SCALARS: dict[str, Convert] = {

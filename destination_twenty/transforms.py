@@ -47,24 +47,24 @@ def to_decimal(value: Any) -> Decimal:
         result = Decimal(value)
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise RecordRejected(f"expected a finite number, got {value!r}")
+            raise RecordRejected(f"expected a finite number, got {_describe(value)}")
         # repr is the shortest text that round-trips, so 49.99 stays 49.99 instead of 49.98999999999999843...
         result = Decimal(repr(value))
     elif isinstance(value, Decimal):
         if not value.is_finite():
-            raise RecordRejected(f"expected a finite number, got {value!r}")
+            raise RecordRejected(f"expected a finite number, got {_describe(value)}")
         result = value
     elif isinstance(value, str):
         text = value.strip()
         if not _NUMBER_RE.fullmatch(text):
             raise RecordRejected(
-                f"expected a number (digits, optional sign and decimal point), got {value!r}"
+                f"expected a number (digits, optional sign and decimal point), got {_describe(value)}"
             )
         result = Decimal(text)
     else:
         raise RecordRejected(f"expected a number, got {_describe(value)}")
     if result.adjusted() > _MAX_ADJUSTED:
-        raise RecordRejected(f"the number {value!r} is too large to send")
+        raise RecordRejected(f"the number {_describe(value)} is too large to send")
     return result
 
 
@@ -119,7 +119,7 @@ def yesno_to_bool(value: Any) -> bool:
             return True
         if word in _FALSE:
             return False
-    raise RecordRejected(f"expected yes/no, y/n, true/false or 1/0, got {value!r}")
+    raise RecordRejected(f"expected yes/no, y/n, true/false or 1/0, got {_describe(value)}")
 
 
 def compile_transforms(specs: Sequence[str]) -> Callable[[Any], Any]:
@@ -169,12 +169,23 @@ def _string_only(method: Callable[[str], str]) -> Callable[[Any], Any]:
     return lambda value: method(value) if isinstance(value, str) else value
 
 
-def _describe(value: Any) -> str:
+def describe_value(value: Any, limit: int = 80) -> str:
+    """The one way a bad value is quoted in a reason: short, whatever its size (a 100,000-character value must
+    not become a 100,000-character rejection)."""
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, (list, tuple)):
         return "a list"
-    return repr(value)
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}... ({len(text):,} characters)"
+
+
+def shorten(text: str, limit: int = 500) -> str:
+    """Cap a message we did not write (Twenty's may echo the whole value back)."""
+    return text if len(text) <= limit else f"{text[: limit - 3]}... ({len(text):,} characters in all)"
+
+
+_describe = describe_value
 
 
 _SIMPLE: dict[str, Callable[[Any], Any]] = {

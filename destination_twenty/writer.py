@@ -25,6 +25,7 @@ from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import RecordRejected
 from destination_twenty.mapping import Mapper, unique_keys
 from destination_twenty.schema import ObjectSchema
+from destination_twenty.transforms import shorten
 
 # Namespace of the client-side ids given to created records (uuid5 of stream and primary key): a retry of a
 # create whose answer was lost then meets its own id, and is known to be written already.
@@ -250,7 +251,7 @@ class Writer:
         self._since_state_rejected[rejection.item_stream] += 1
         where = f"Record {rejection.position} of stream '{rejection.item_stream}'"
         field_part = f", field '{rejection.field}'" if rejection.field else ""
-        message = f"{where} was rejected{field_part}: {rejection.reason}"
+        message = f"{where} was rejected{field_part}: {shorten(rejection.reason)}"
         name, namespace = self._descriptors.get(rejection.item_stream, (rejection.item_stream, None))
         trace = protocol.error_trace(message, failure_type="system_error", stream=name, namespace=namespace)
         if self.config.partial_success:

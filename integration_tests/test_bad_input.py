@@ -161,3 +161,20 @@ def test_every_failure_path_keeps_the_key_secret(emulator, tmp_path):
             catalog_for("people"),
             [record("people", {"emails.primaryEmail": "s@bad.example"})],
         )
+
+
+def test_a_huge_bad_value_is_rejected_with_a_short_reason(emulator, tmp_path):
+    """Issue 8, item 15: a 100,000-character bad value must not become a 100,000-character reason."""
+    config = config_for(emulator, "companies", partial_success=True)
+    messages = [
+        record("accounts", {"name": "Huge", "employees": "x" * 100_000}),
+        record("accounts", {"name": "Fine", "employees": 3}),
+        state("accounts", 1),
+    ]
+    run = run_connector(["write"], tmp_path, config, catalog_for("accounts"), messages)
+    assert run.returncode == 0
+    (error,) = run.errors
+    assert "employees" in error["message"] and len(error["message"]) < 400
+    assert [c["name"] for c in emulator.records("companies")] == ["Fine"]
+    (last,) = run.states
+    assert last["destinationStats"] == {"recordCount": 1.0, "rejectedRecordCount": 1.0}

@@ -120,7 +120,14 @@ def test_yesno_to_bool(value, expected):
 def test_yesno_to_bool_rejects_quoting_value(value):
     with pytest.raises(RecordRejected) as err:
         yesno_to_bool(value)
-    assert err.value.reason == f"expected yes/no, y/n, true/false or 1/0, got {value!r}"
+    quoted = "an object" if isinstance(value, dict) else repr(value)
+    assert err.value.reason == f"expected yes/no, y/n, true/false or 1/0, got {quoted}"
+
+
+def test_a_huge_bad_value_gives_a_short_reason():
+    with pytest.raises(RecordRejected) as err:
+        yesno_to_bool("x" * 100_000)
+    assert len(err.value.reason) < 200 and "100,002 characters" in err.value.reason
 
 
 def test_yesno_reason_example():
