@@ -22,7 +22,7 @@ from destination_twenty import protocol
 from destination_twenty.batch import BatchResult, BatchSender, Item, Rejection
 from destination_twenty.client import TwentyClient
 from destination_twenty.config import TwentyConfig
-from destination_twenty.errors import RecordRejected
+from destination_twenty.errors import ConfigError, RecordRejected
 from destination_twenty.mapping import Mapper, unique_keys
 from destination_twenty.schema import ObjectSchema
 from destination_twenty.transforms import shorten
@@ -108,6 +108,16 @@ class Writer:
     def _on_record(self, record: protocol.Record) -> Iterator[dict]:
         # Streams are told apart by namespace too, as their STATEs are.
         stream = f"{record.namespace}.{record.stream}" if record.namespace else record.stream
+        if self.primary_keys and stream not in self.primary_keys:
+            # The platform only sends configured streams; anything else is a mis-wired pipeline. Settle what
+            # came before (its states and counts stay exact), then stop before writing a record nobody asked for.
+            yield from self._flush_buffer()
+            yield from self._drain(block=True)
+            configured = ", ".join(f"'{s}'" for s in sorted(self.primary_keys))
+            raise ConfigError(
+                f"A record arrived for stream '{stream}', which is not in the configured catalog "
+                f"(configured: {configured}); add the stream to the catalog or stop sending it."
+            )
         self._descriptors.setdefault(stream, (record.stream, record.namespace))
         self._positions[stream] += 1
         position = self._positions[stream]

@@ -178,3 +178,19 @@ def test_a_huge_bad_value_is_rejected_with_a_short_reason(emulator, tmp_path):
     assert [c["name"] for c in emulator.records("companies")] == ["Fine"]
     (last,) = run.states
     assert last["destinationStats"] == {"recordCount": 1.0, "rejectedRecordCount": 1.0}
+
+
+def test_a_record_for_a_stream_not_in_the_catalog_is_a_config_error(emulator, tmp_path):
+    """Issue 8, item 10: never write a stream the catalog does not configure; what came before stays counted."""
+    messages = [
+        record("people", {"emails.primaryEmail": "before@example.com"}),
+        state("people", 1),
+        record("ghosts", {"emails.primaryEmail": "ghost@example.com"}),
+        state("ghosts", 1),
+    ]
+    run = run_connector(["write"], tmp_path, config_for(emulator, "people"), catalog_for("people"), messages)
+    assert run.returncode == 1
+    (error,) = run.errors
+    assert error["failure_type"] == "config_error" and "'ghosts'" in error["message"]
+    assert [p["emails"]["primaryEmail"] for p in emulator.records("people")] == ["before@example.com"]
+    assert [s["destinationStats"] for s in run.states] == [{"recordCount": 1.0}]
