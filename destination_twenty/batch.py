@@ -8,49 +8,30 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from destination_twenty.client import TwentyClient
 from destination_twenty.errors import DataError
+from destination_twenty.items import Item, Rejection
 from destination_twenty.mapping import unique_keys
 from destination_twenty.schema import ObjectSchema
+from destination_twenty.tally import Counts
 
 _MAX_RECORDS = re.compile(r"Maximum number of records to upsert is (\d+)")
 _DUPLICATE = "duplicate entry"
 
 
-@dataclass(slots=True)
-class Item:
-    """One record on its way: where it came from, what will be sent, and how."""
-
-    seq: int  # arrival order across streams
-    stream: str
-    position: int  # 1-based position of the record in its stream
-    payload: dict[str, Any]
-    keys: frozenset[tuple[str, str]]
-    size: int  # bytes of the encoded payload: a request body stays under Twenty's limit
-    update: bool = False  # the mapping gave an `id`: update that existing record
-    client_id: bool = False  # we chose the id (create path): a duplicate on it means "already written"
-    partial: bool = False  # sends part of a LINKS/EMAILS field, which Twenty would wipe: merge what is stored
-
-
-@dataclass(slots=True)
-class Rejection:
-    seq: int
-    item_stream: str
-    position: int
-    reason: str
-    field: str | None = None
-
-
 @dataclass
 class BatchResult:
-    created: Counter = field(default_factory=Counter)  # per stream
-    updated: Counter = field(default_factory=Counter)
+    counts: Counts = field(default_factory=Counts)
     rejections: list[Rejection] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # LOG lines, emitted by the main thread in order
+    # What ended this batch early (an outage past the retry budget, a bug); what it wrote before is counted.
+    error: Exception | None = None
+    complete: bool = True  # False when the sync's end stopped it before every record was sent
 
 
 class BatchSender:
@@ -61,7 +42,8 @@ class BatchSender:
         schema: ObjectSchema | None,
         upsert: bool,
         batch_size: int,
-        log: Callable[[str], None],
+        stop: threading.Event,
+        fail_fast: bool,
     ):
         self.client = client
         self.plural = plural
@@ -69,7 +51,10 @@ class BatchSender:
         self.upsert = upsert
         self.limit = batch_size  # shrinks when the server says its maximum is lower; read by the writer too
         self._limit_lock = threading.Lock()
-        self._log = log
+        # Set when the sync is over (a rejection without partial success, an outage): no batch sends or splits
+        # further, so a failing sync ends in seconds with what landed counted.
+        self._stop = stop
+        self._fail_fast = fail_fast
         # LINKS and EMAILS fields are replaced whole by Twenty (a link's label and secondary links vanish when only
         # its URL is sent), so a partial write of one is completed from the stored record first.
         self._wiped_whole = {
@@ -88,6 +73,13 @@ class BatchSender:
 
     def write(self, items: list[Item]) -> BatchResult:
         result = BatchResult()
+        try:
+            self._write(items, result)
+        except Exception as exc:  # noqa: BLE001 - travels in the result, so what landed before is still counted
+            result.error = exc
+        return result
+
+    def _write(self, items: list[Item], result: BatchResult) -> None:
         stored: dict[str, dict[str, Any]] = {}
         updates = [i for i in items if i.update]
         if updates:
@@ -95,7 +87,7 @@ class BatchSender:
             for item in updates:
                 if item.payload["id"] not in stored:
                     reason = f"no record with id {item.payload['id']} exists in {self.plural} to update"
-                    result.rejections.append(Rejection(item.seq, item.stream, item.position, reason, "id"))
+                    self._reject(result, item, reason, "id")
             items = [i for i in items if not i.update or i.payload["id"] in stored]
         if self.upsert:
             self._complete_partial_composites([i for i in items if i.partial], stored)
@@ -105,7 +97,11 @@ class BatchSender:
             self._complete_partial_composites([i for i in updates if i.partial], stored)
             self._send(updates, True, result)  # an update by id is an upsert keyed on an id known to exist
             self._send([i for i in items if not i.update], False, result)
-        return result
+
+    def _reject(self, result: BatchResult, item: Item, reason: str, field: str | None = None) -> None:
+        result.rejections.append(Rejection(item.seq, item.stream, item.position, reason, field))
+        if self._fail_fast:
+            self._stop.set()
 
     def _complete_partial_composites(self, items: list[Item], stored: dict[str, dict[str, Any]]) -> None:
         """Fill the sub-fields a partial LINKS/EMAILS write would wipe with the values Twenty holds now.
@@ -132,47 +128,71 @@ class BatchSender:
                         if sub not in value and kept not in (None, "", [], {}):
                             value[sub] = kept
 
-    def _send(self, items: list[Item], upsert: bool, result: BatchResult) -> None:
+    def _send(self, items: list[Item], upsert: bool, result: BatchResult, first: bool = True) -> None:
         start = 0
         while start < len(items):
             limit = self.limit
-            self._send_chunk(items[start : start + limit], upsert, result)
+            self._send_chunk(items[start : start + limit], upsert, result, first=first)
             start += limit
 
     def _send_chunk(
-        self, items: list[Item], upsert: bool, result: BatchResult, resolved: bool = False
+        self, items: list[Item], upsert: bool, result: BatchResult, resolved: bool = False, first: bool = True
     ) -> None:
         if not items:
+            return
+        if not first and self._stop.is_set():
+            # The sync is over: a batch in flight gets its one request, but no split or re-send. What is not
+            # sent is not counted, and the platform sends it again.
+            result.complete = False
             return
         try:
             rows = self.client.create_many(self.plural, [i.payload for i in items], upsert)
         except DataError as exc:
             maximum = _MAX_RECORDS.search(exc.message)
             if maximum and len(items) > 1:
-                self._shrink(int(maximum.group(1)), len(items))
-                self._send(items, upsert, result)
+                self._shrink(int(maximum.group(1)), len(items), result)
+                self._send(items, upsert, result, first=False)
                 return
             if not resolved and _DUPLICATE in exc.message.lower() and any(i.client_id for i in items):
-                # Maybe an earlier attempt was stored and its answer lost: records whose own id exists are
-                # written already; send the rest again.
-                ids = [i.payload["id"] for i in items if i.client_id]
-                stored = self.client.records_by_id(self.plural, ids)
-                for item in items:
-                    if item.client_id and item.payload["id"] in stored:
-                        result.created[item.stream] += 1
-                remaining = [i for i in items if not (i.client_id and i.payload["id"] in stored)]
-                self._send_chunk(remaining, upsert, result, resolved=True)
+                self._settle_duplicates(items, upsert, result, retried=exc.attempts > 1)
                 return
             if len(items) == 1:
-                item = items[0]
-                result.rejections.append(Rejection(item.seq, item.stream, item.position, _explain(exc, item)))
+                self._reject(result, items[0], _explain(exc, items[0]))
                 return
             # One bad record fails the whole batch: split it until the bad ones stand alone.
             middle = len(items) // 2
-            self._send_chunk(items[:middle], upsert, result, resolved)
-            self._send_chunk(items[middle:], upsert, result, resolved)
+            self._send_chunk(items[:middle], upsert, result, resolved, first=False)
+            self._send_chunk(items[middle:], upsert, result, resolved, first=False)
             return
         self._tally(items, rows, upsert, result)
+
+    def _settle_duplicates(self, items: list[Item], upsert: bool, result: BatchResult, retried: bool) -> None:
+        """Some ids we chose exist already. Each such record was stored by this very request (its answer lost
+        and the request retried), by an earlier sync (a resume, a re-run), or it is a new version of a record
+        with the same primary key, which create mode must not overwrite. Send the rest again."""
+        stored = self.client.records_by_id(self.plural, [i.payload["id"] for i in items if i.client_id])
+        remaining = []
+        for item in items:
+            row = stored.get(item.payload["id"]) if item.client_id else None
+            if row is None:
+                remaining.append(item)
+                continue
+            difference = _difference(item.payload, row)
+            if difference is not None:
+                field, sent, held = difference
+                self._reject(
+                    result,
+                    item,
+                    f"a record with this id ({item.payload['id']}, from the stream's primary key) is already in "
+                    f"Twenty with {field} {held!r}, and this record has {sent!r}; with upsert off a stored record "
+                    "is never changed: turn upsert on to update it",
+                    field,
+                )
+            elif retried:
+                result.counts.created[item.stream] += 1  # our own attempt stored it; only its answer was lost
+            else:
+                result.counts.unchanged[item.stream] += 1
+        self._send_chunk(remaining, upsert, result, resolved=True, first=False)
 
     def _tally(
         self, items: list[Item], rows: list[dict[str, Any]], upsert: bool, result: BatchResult
@@ -182,23 +202,77 @@ class BatchSender:
         # an insert by createdAt differing from updatedAt.
         stream_of = {i.payload["id"]: i.stream for i in items if "id" in i.payload}
         keyed = [i.stream for i in items if "id" not in i.payload]
+        counts = result.counts
         for row in rows:
             if not isinstance(row, dict):
                 continue
             stream = stream_of.pop(row.get("id"), None) or (keyed.pop() if keyed else None)
             if stream is not None:
                 changed = upsert and row.get("createdAt") != row.get("updatedAt")
-                (result.updated if changed else result.created)[stream] += 1
+                (counts.updated if changed else counts.created)[stream] += 1
         for stream in [*stream_of.values(), *keyed]:  # accepted, though the answer did not list them
-            result.created[stream] += 1
+            counts.created[stream] += 1
 
-    def _shrink(self, server_max: int, tried: int) -> None:
+    def _shrink(self, server_max: int, tried: int, result: BatchResult) -> None:
         with self._limit_lock:
             # A maximum at or above what was refused contradicts the refusal: halve, to make progress anyway.
             new = max(1, server_max if server_max < tried else tried // 2)
             if new < self.limit:
                 self.limit = new
-                self._log(f"Twenty accepts at most {server_max} records per call; batch size is now {new}.")
+                result.notes.append(
+                    f"Twenty accepts at most {server_max} records per call; batch size is now {new} for the rest "
+                    "of this sync."
+                )
+
+
+def _difference(sent: Any, held: Any, path: str = "") -> tuple[str, Any, Any] | None:
+    """The first field where what is stored differs from what is sent (None if it holds all of it), comparing as
+    loosely as Twenty stores: text case-insensitively, numbers by value, dates by instant; extra stored
+    sub-fields are ignored."""
+    if isinstance(sent, Mapping):
+        if not isinstance(held, Mapping):
+            return (path or "the record"), sent, held
+        for key, value in sent.items():
+            if key == "id" and not path:
+                continue
+            found = _difference(value, held.get(key), f"{path}.{key}" if path else key)
+            if found is not None:
+                return found
+        return None
+    if _same_scalar(sent, held):
+        return None
+    if isinstance(sent, list) and isinstance(held, list) and len(sent) == len(held):
+        if all(_difference(a, b, path) is None for a, b in zip(sent, held, strict=True)):
+            return None
+    return path, sent, held
+
+
+def _same_scalar(sent: Any, held: Any) -> bool:
+    if sent == held and type(sent) is type(held):
+        return True
+    if isinstance(sent, bool) or isinstance(held, bool):
+        return False
+    if isinstance(sent, (int, float)) and isinstance(held, (int, float)):
+        return float(sent) == float(held)
+    if isinstance(sent, str) and isinstance(held, str):
+        if sent.strip().rstrip("/").casefold() == held.strip().rstrip("/").casefold():
+            return True  # Twenty lower-cases emails and drops a link's trailing "/"
+        return _instant(sent) is not None and _instant(sent) == _instant(held)
+    if isinstance(sent, str) and isinstance(held, (int, float)):
+        try:
+            return float(sent) == float(held)
+        except ValueError:
+            return False
+    return False
+
+
+def _instant(text: str) -> datetime | None:
+    if len(text) < 10 or not text[:4].isdigit():
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _is_partial(kind: str, value: Mapping[str, Any]) -> bool:

@@ -226,6 +226,7 @@ class TwentyClient:
                         self.stats.rate_limited += 1
                     self.pacer.slow_down(retry_after if retry_after is not None else self.pacer.interval * 2)
             if not isinstance(error, TransientAPIError):
+                error.attempts = attempt
                 raise error
             delay = retry_after if retry_after is not None else _backoff(attempt)
             if time.monotonic() + delay > deadline:

@@ -42,7 +42,7 @@ class TwentyConfig:
     upsert: bool = True
     partial_success: bool = False
     column_mapping: tuple[ColumnMap, ...] = ()
-    batch_size: int = 60
+    batch_size: int = 200
     requests_per_minute: int = 100
     max_concurrent_requests: int = 4
     max_retry_seconds: float = 300.0
@@ -82,7 +82,7 @@ class TwentyConfig:
             upsert=_bool(raw, "upsert", True),
             partial_success=_bool(raw, "partial_success", False),
             column_mapping=_column_mapping(raw.get("column_mapping") or []),
-            batch_size=_int(raw, "batch_size", 60, 1, 200),
+            batch_size=_int(raw, "batch_size", 200, 1, 200),
             requests_per_minute=_int(raw, "requests_per_minute", 100, 1, MAX_REQUESTS_PER_MINUTE),
             max_concurrent_requests=_int(raw, "max_concurrent_requests", 4, 1, 16),
             max_retry_seconds=float(_int(raw, "max_retry_seconds", 300, 0, None)),

@@ -86,14 +86,7 @@ class DestinationTwenty(Destination):
             for warning in warnings:
                 # With the schema these are notes on what the writer does about Twenty's quirks; without, risks.
                 yield protocol.log_message("INFO" if schema is not None else "WARN", warning)
-            writer = Writer(
-                twenty_config,
-                client,
-                mapper,
-                schema,
-                primary_keys=primary_keys,
-                log=lambda message: logger.info(message),
-            )
+            writer = Writer(twenty_config, client, mapper, schema, primary_keys=primary_keys)
             yield from writer.run(input_messages)
         finally:
             client.close()

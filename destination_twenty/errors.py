@@ -34,6 +34,7 @@ class TwentyAPIError(TwentyDestinationError):
         self.message = message
         self.status = status
         self.code = code
+        self.attempts = 1  # set by the client: a verdict after a retry may be on what the lost attempt stored
 
 
 class AuthenticationError(TwentyAPIError):

@@ -1,52 +1,63 @@
-"""Buffers mapped records into batches, hands each to the batch sender (batch.py) with a few in flight, and echoes
-each STATE once everything before it is stored or rejected; keeps the counts.
+"""The sink: reads the platform's messages, has each record built into an item (items.py), buffers items into
+batches for the batch sender (batch.py), runs them through the ordered pipeline (pipeline.py) and echoes each
+STATE once everything before it is stored or rejected, with the counts the tally (tally.py) owns.
 
-Order is kept by one queue: batches and states enter in arrival order and leave only from the front, so a state
-is emitted after every batch before it has finished, however the requests complete. Memory stays bounded by the
-batches in flight.
+It runs on the main thread and alone emits messages; whatever a pool thread has to say travels in its batch's
+result. When the sync cannot go on (a rejection without partial success, an outage past the retry budget, a bug)
+it stops at once: nothing new is sent, what is in flight finishes without splitting or retrying, what landed is
+counted, and no STATE after the failure is echoed, so the platform sends the rest again.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-import uuid
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-import orjson
-
 from destination_twenty import protocol
-from destination_twenty.batch import BatchResult, BatchSender, Item, Rejection
+from destination_twenty.batch import BatchResult, BatchSender
 from destination_twenty.client import TwentyClient
 from destination_twenty.config import TwentyConfig
-from destination_twenty.errors import ConfigError, RecordRejected
-from destination_twenty.mapping import Mapper, unique_keys
+from destination_twenty.errors import ConfigError
+from destination_twenty.items import MAX_REQUEST_BYTES, Item, ItemBuilder, Rejection
+from destination_twenty.mapping import Mapper
+from destination_twenty.pipeline import TICK, Pipeline
 from destination_twenty.schema import ObjectSchema
+from destination_twenty.tally import Tally
 from destination_twenty.transforms import shorten
 
-# Namespace of the client-side ids given to created records (uuid5 of stream and primary key): a retry of a
-# create whose answer was lost then meets its own id, and is known to be written already.
-CLIENT_ID_NAMESPACE = uuid.UUID("5f6b7c1e-2b1d-4c59-9a51-7e0e4f1f2a10")
-MAX_REQUEST_BYTES = 9_000_000  # Twenty (v1.x) refuses JSON bodies over 10 MB; keep a margin
 PROGRESS_EVERY_SECONDS = 10.0
-
-
-@dataclass
-class _Batch:
-    keys: frozenset[tuple[str, str]]  # the unique keys it writes, so a later batch never overtakes it
-    future: Future
-
-
-@dataclass
-class _StateMark:
-    state: protocol.State
 
 
 class SyncFailed(Exception):
     """Ends the sync after its ERROR trace has been emitted (exit code 1)."""
+
+
+@dataclass
+class _Buffer:
+    """The batch being filled: Twenty fails a whole batch that repeats a unique key, and refuses bodies over
+    10 MB, so an item that would do either starts the next one."""
+
+    items: list[Item] = field(default_factory=list)
+    keys: set[tuple[str, str]] = field(default_factory=set)
+    size: int = 0
+
+    def takes(self, item: Item) -> bool:
+        return not (item.keys & self.keys) and self.size + item.size <= MAX_REQUEST_BYTES
+
+    def add(self, item: Item) -> None:
+        self.items.append(item)
+        self.keys |= item.keys
+        self.size += item.size
+
+
+@dataclass
+class _Failure:
+    rejection: Rejection | None = None  # a record refused without partial success
+    error: Exception | None = None  # anything else that ended the sync
 
 
 class Writer:
@@ -57,53 +68,60 @@ class Writer:
         mapper: Mapper,
         schema: ObjectSchema | None,
         primary_keys: Mapping[str, Sequence[Sequence[str]]] | None = None,
-        log: Callable[[str], None] | None = None,
     ):
         self.config = config
         self.client = client
-        self.mapper = mapper
-        self.schema = schema
-        self.plural = config.object_path
         self.primary_keys = primary_keys or {}
-        self._log = log or (lambda message: None)
-        self._sender = BatchSender(client, self.plural, schema, config.upsert, config.batch_size, self._log)
-        self._pool = ThreadPoolExecutor(config.max_concurrent_requests, thread_name_prefix="twenty-write")
-        self._queue: deque[_Batch | _StateMark] = deque()
-        self._buffer: list[Item] = []
-        self._buffer_keys: set[tuple[str, str]] = set()
-        self._buffer_bytes = 0
-        self._positions: Counter = Counter()
+        self.tally = Tally()
+        self._stop = threading.Event()  # the sync is over: batches in flight stop splitting and retrying
+        self._sender = BatchSender(
+            client,
+            config.object_path,
+            schema,
+            config.upsert,
+            config.batch_size,
+            self._stop,
+            fail_fast=not config.partial_success,
+        )
+        self._builder = ItemBuilder(config, mapper, schema, self.primary_keys, self._sender.is_partial)
+        self._pipeline = Pipeline(config.max_concurrent_requests)
+        self._buffer = _Buffer()
+        self._failure: _Failure | None = None  # the first failure, in input order
+        self._stopping = False  # a failure is known (or queued in order): read no more input
+        self._states_closed = False  # a result before the next STATE is incomplete or failed: echo no more
         self._descriptors: dict[str, tuple[str, str | None]] = {}  # stream key → (name, namespace)
-        self._since_state_written: Counter = Counter()
-        self._since_state_rejected: Counter = Counter()
-        self.created: Counter = Counter()
-        self.updated: Counter = Counter()
-        self.rejected: Counter = Counter()
-        self._seq = 0
         self._started = time.monotonic()
         self._last_progress = self._started
-
-    # --- the main loop (runs on the main thread; it alone emits messages) ------------------------------
 
     def run(
         self, messages: Iterable[protocol.Record | protocol.State | protocol.Unreadable]
     ) -> Iterator[dict]:
         try:
-            for message in messages:
-                if isinstance(message, protocol.Record):
-                    yield from self._on_record(message)
-                elif isinstance(message, protocol.State):
-                    yield from self._flush_buffer()
-                    self._queue.append(_StateMark(message))
-                    yield from self._drain(block=False)
-                else:
-                    yield protocol.log_message("WARN", message.reason)
-                yield from self._maybe_progress()
-            yield from self._flush_buffer()
-            yield from self._drain(block=True)
+            try:
+                for message in messages:
+                    if isinstance(message, protocol.Record):
+                        yield from self._on_record(message)
+                    elif isinstance(message, protocol.State):
+                        yield from self._on_state(message)
+                    else:
+                        yield protocol.log_message("WARN", message.reason)
+                    if self._stopping:
+                        break
+                    yield from self._maybe_progress()
+                if not self._stopping:
+                    yield from self._flush()
+                    yield from self._settle(self._pipeline.ready(block=True))
+            except Exception as exc:  # a config problem found mid-way, a bug: in order, after what is queued
+                self._pipeline.put(BatchResult(error=exc))
+                self._stopping = True
+            if self._stopping:
+                yield from self._end_failed()
             yield protocol.log_message("INFO", self.summary())
         finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._stop.set()
+            self._pipeline.close()
+
+    # --- input ---------------------------------------------------------------------------------------
 
     def _on_record(self, record: protocol.Record) -> Iterator[dict]:
         # Streams are told apart by namespace too, as their STATEs are.
@@ -111,172 +129,119 @@ class Writer:
         if self.primary_keys and stream not in self.primary_keys:
             # The platform only sends configured streams; anything else is a mis-wired pipeline. Settle what
             # came before (its states and counts stay exact), then stop before writing a record nobody asked for.
-            yield from self._flush_buffer()
-            yield from self._drain(block=True)
+            yield from self._flush()
+            yield from self._settle(self._pipeline.ready(block=True))
             configured = ", ".join(f"'{s}'" for s in sorted(self.primary_keys))
             raise ConfigError(
                 f"A record arrived for stream '{stream}', which is not in the configured catalog "
                 f"(configured: {configured}); add the stream to the catalog or stop sending it."
             )
         self._descriptors.setdefault(stream, (record.stream, record.namespace))
-        self._positions[stream] += 1
-        position = self._positions[stream]
-        self._seq += 1
-        try:
-            if not isinstance(record.data, dict):
-                raise RecordRejected(f"the record's data is {type(record.data).__name__}, not a JSON object")
-            payload = self.mapper.map(record.data)
-            if not payload:
-                raise RecordRejected("every mapped value is empty, so there is nothing to write")
-            item = self._make_item(stream, position, payload, record.data)
-            if item.size > MAX_REQUEST_BYTES:
-                raise RecordRejected(
-                    f"the record is {item.size / 1e6:.1f} MB once encoded; Twenty accepts request bodies up to "
-                    f"10 MB, so it cannot be sent"
-                )
-        except RecordRejected as exc:
-            rejection = Rejection(self._seq, stream, position, exc.reason, exc.field)
+        self.tally.saw(stream)
+        built = self._builder.build(stream, record.data)
+        if isinstance(built, Rejection):
+            # Queued like a finished batch, so it is counted against the right state; without partial success
+            # it ends the sync once what came before has settled.
+            self._pipeline.put(BatchResult(rejections=[built]))
+            if not self.config.partial_success:
+                self._stop_soon()
+                return
+            yield from self._settle(self._pipeline.ready(block=False))
+            return
+        if not self._buffer.takes(built):
+            yield from self._flush()
+        self._buffer.add(built)
+        if len(self._buffer.items) >= self._sender.limit:
+            yield from self._flush()
+
+    def _on_state(self, state: protocol.State) -> Iterator[dict]:
+        self._builder.state_received(state.streams)
+        yield from self._flush()
+        self._pipeline.put(state)
+        yield from self._settle(self._pipeline.ready(block=False))
+
+    def _flush(self) -> Iterator[dict]:
+        if not self._buffer.items:
+            return
+        batch, self._buffer = self._buffer, _Buffer()
+        keys = frozenset(batch.keys)
+        yield from self._settle(self._pipeline.wait_for_slot(keys))
+        if not self._stopping:  # a batch that finished while we waited may have ended the sync
+            self._pipeline.start(keys, partial(self._sender.write, batch.items))
+
+    # --- results, in order ---------------------------------------------------------------------------
+
+    def _settle(self, values: Iterable[Any]) -> Iterator[dict]:
+        for value in values:
+            if value is TICK:
+                yield from self._maybe_progress()
+            elif isinstance(value, protocol.State):
+                if (
+                    not self._states_closed
+                ):  # after a failure, the platform resends from the last state echoed
+                    written, rejected = self.tally.take_since_state(value.streams)
+                    yield protocol.state_with_stats(value, written, rejected)
+            else:
+                yield from self._on_result(value)
+
+    def _on_result(self, result: BatchResult) -> Iterator[dict]:
+        for note in result.notes:
+            yield protocol.log_message("INFO", note)
+        self.tally.add(result.counts)
+        for rejection in sorted(result.rejections, key=lambda r: r.seq):
+            self.tally.reject(rejection.stream)
             if self.config.partial_success:
-                # Queued like a finished batch, so it is counted against the right state.
-                done: Future = Future()
-                done.set_result(BatchResult(rejections=[rejection]))
-                self._queue.append(_Batch(frozenset(), done))
-                yield from self._drain(block=False)
-            else:
-                # Everything before this record is written (and its states emitted) before the sync ends.
-                yield from self._flush_buffer()
-                yield from self._drain(block=True)
-                yield from self._reject_now(rejection)
-            return
-        if item.keys & self._buffer_keys or self._buffer_bytes + item.size > MAX_REQUEST_BYTES:
-            # Twenty fails a whole batch that repeats a unique key (close this batch, so the later record lands
-            # in the next one and wins), and refuses bodies over 10 MB.
-            yield from self._flush_buffer()
-        self._buffer.append(item)
-        self._buffer_keys |= item.keys
-        self._buffer_bytes += item.size
-        if len(self._buffer) >= self._sender.limit:
-            yield from self._flush_buffer()
+                yield self._trace(self._describe(rejection), rejection.stream, "system_error")
+            elif self._failure is None:
+                self._failure = _Failure(rejection=rejection)
+        if result.error is not None and self._failure is None:
+            self._failure = _Failure(error=result.error)
+        if self._failure is not None or not result.complete:
+            self._states_closed = True
+            self._stop_soon()
 
-    def _make_item(
-        self, stream: str, position: int, payload: dict[str, Any], data: Mapping[str, Any]
-    ) -> Item:
-        update = "id" in payload
-        client_id = False
-        keys = unique_keys(payload, self.schema)
-        if not update and (not self.config.upsert or not keys):
-            # Create, or upsert with no unique value to match on: a deterministic id makes retries and re-runs
-            # land on the same record instead of creating it twice.
-            payload["id"] = self._client_id(stream, data, payload)
-            keys.append(("id", payload["id"]))  # uuid5 text is lower-case, as unique_keys gives ids
-            client_id = True
-        size = len(orjson.dumps(payload)) + 1  # + the comma between records in the array
-        partial = self._sender.is_partial(payload)
-        return Item(self._seq, stream, position, payload, frozenset(keys), size, update, client_id, partial)
+    def _stop_soon(self) -> None:
+        """Read no more input and tell batches in flight to stop splitting and retrying."""
+        self._stopping = True
+        self._stop.set()
 
-    def _client_id(self, stream: str, data: Mapping[str, Any], payload: Mapping[str, Any]) -> str:
-        """uuid5 of the stream and the record's primary key; without one, of what is sent (not the raw record,
-        whose Airbyte metadata columns change on every sync)."""
-        pk = self.primary_keys.get(stream)
-        if pk:
-            values = [_dig(data, path) for path in pk]
-            if all(v is not None for v in values):
-                return str(
-                    uuid.uuid5(CLIENT_ID_NAMESPACE, f"{stream}\x1fpk\x1f{orjson.dumps(values).decode()}")
-                )
-        content = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str).decode()
-        return str(uuid.uuid5(CLIENT_ID_NAMESPACE, f"{stream}\x1fcontent\x1f{content}"))
-
-    # --- batches in flight ---------------------------------------------------------------------------
-
-    def _flush_buffer(self) -> Iterator[dict]:
-        if not self._buffer:
-            return
-        items, keys = self._buffer, frozenset(self._buffer_keys)
-        self._buffer, self._buffer_keys, self._buffer_bytes = [], set(), 0
-        # Keep what is in flight (and what waits behind a slow batch) bounded, never race an earlier batch that
-        # touches the same record, and stop sending once an earlier batch has failed the sync.
-        limit = self.config.max_concurrent_requests
-        while True:
-            batches = [e for e in self._queue if isinstance(e, _Batch)]
-            running = [e.future for e in batches if not e.future.done()]
-            if any(e.future.done() and e.future.exception() is not None for e in batches):
-                yield from self._drain(block=True)  # raises that failure, in order
-                continue
-            clashing = [e.future for e in batches if e.keys & keys and not e.future.done()]
-            if clashing:
-                wait(clashing)
-            elif len(running) >= limit:
-                wait(running, return_when=FIRST_COMPLETED)
-            elif len(batches) >= 2 * limit:
-                wait([batches[0].future])
-            else:
-                break
-            yield from self._drain(block=False)
-        self._queue.append(_Batch(keys, self._pool.submit(self._sender.write, items)))
-
-    def _drain(self, block: bool) -> Iterator[dict]:
-        """Settle finished work at the front of the queue, in order; with block=True, all of it."""
-        while self._queue:
-            head = self._queue[0]
-            if isinstance(head, _StateMark):
-                self._queue.popleft()
-                yield self._emit_state(head.state)
-                continue
-            if not head.future.done():
-                if not block:
-                    return
-                while True:
-                    done, _ = wait([head.future], timeout=PROGRESS_EVERY_SECONDS)
-                    if done:
-                        break
-                    yield from self._maybe_progress()
-            self._queue.popleft()
-            result = head.future.result()  # errors other than rejections end the sync here
-            for stream, n in result.created.items():
-                self.created[stream] += n
-                self._since_state_written[stream] += n
-            for stream, n in result.updated.items():
-                self.updated[stream] += n
-                self._since_state_written[stream] += n
-            for rejection in sorted(result.rejections, key=lambda r: r.seq):
-                yield from self._reject_now(rejection)
-
-    def _emit_state(self, state: protocol.State) -> dict:
-        streams = state.streams
-        if streams is None:  # GLOBAL / LEGACY: counts of every stream since the previous state
-            written, rejected = (
-                sum(self._since_state_written.values()),
-                sum(self._since_state_rejected.values()),
+    def _end_failed(self) -> Iterator[dict]:
+        """Let what is in flight finish (no splitting, no retries), count it, then report the failure."""
+        self._stop_soon()
+        self._buffer = _Buffer()  # never sent: the platform sends these records again
+        yield from self._settle(self._pipeline.ready(block=True))
+        failure = self._failure or _Failure(error=RuntimeError("the sync stopped without a recorded reason"))
+        unacknowledged = self.tally.written_since_last_state
+        if unacknowledged:
+            yield protocol.log_message(
+                "INFO",
+                f"{unacknowledged} records were written after the last state echoed; the next sync sends them "
+                "again and matches them to what is stored.",
             )
-            self._since_state_written.clear()
-            self._since_state_rejected.clear()
-        else:
-            written = sum(self._since_state_written.pop(s, 0) for s in streams)
-            rejected = sum(self._since_state_rejected.pop(s, 0) for s in streams)
-        return protocol.state_with_stats(state, written, rejected)
-
-    def _reject_now(self, rejection: Rejection) -> Iterator[dict]:
-        self.rejected[rejection.item_stream] += 1
-        self._since_state_rejected[rejection.item_stream] += 1
-        where = f"Record {rejection.position} of stream '{rejection.item_stream}'"
-        field_part = f", field '{rejection.field}'" if rejection.field else ""
-        message = f"{where} was rejected{field_part}: {shorten(rejection.reason)}"
-        name, namespace = self._descriptors.get(rejection.item_stream, (rejection.item_stream, None))
-        trace = protocol.error_trace(message, failure_type="system_error", stream=name, namespace=namespace)
-        if self.config.partial_success:
-            yield trace
-            return
-        # Without partial success the first rejection ends the sync. Batches still in flight are waited for
-        # (never cut mid-request), but no later state is emitted: the platform resends from the last one.
-        self._buffer, self._buffer_keys, self._buffer_bytes = [], set(), 0
-        for entry in self._queue:
-            if isinstance(entry, _Batch):
-                wait([entry.future])
-        self._queue.clear()
-        yield trace
+        if failure.rejection is None:
+            yield protocol.log_message("INFO", self.summary())
+            raise failure.error  # type: ignore[misc]  # the CDK glue turns it into the right ERROR trace
+        rejection = failure.rejection
+        message = (
+            f"{self._describe(rejection)}. The sync stopped there, as partial success is off: fix the record in "
+            "the source and sync again, or turn partial success on to write the other records and report "
+            "the rejected ones."
+        )
+        # The data will be the same on a retry, so it is a config_error: the platform does not retry it.
+        yield self._trace(message, rejection.stream, "config_error")
         yield protocol.log_message("INFO", self.summary())
         raise SyncFailed(message)
+
+    def _describe(self, rejection: Rejection) -> str:
+        field_part = f", field '{rejection.field}'" if rejection.field else ""
+        return (
+            f"Record {rejection.position} of stream '{rejection.stream}' was rejected{field_part}: "
+            f"{shorten(rejection.reason)}"
+        )
+
+    def _trace(self, message: str, stream: str, failure_type: str) -> dict:
+        name, namespace = self._descriptors.get(stream, (stream, None))
+        return protocol.error_trace(message, failure_type=failure_type, stream=name, namespace=namespace)
 
     # --- progress and summary ------------------------------------------------------------------------
 
@@ -285,31 +250,14 @@ class Writer:
         if now - self._last_progress < PROGRESS_EVERY_SECONDS:
             return
         self._last_progress = now
-        written = sum(self.created.values()) + sum(self.updated.values())
+        written = self.tally.written
         rate = written / max(now - self._started, 1e-9)
         yield protocol.log_message(
             "INFO",
-            f"Progress: {written} records written, {sum(self.rejected.values())} rejected, {rate:.0f} records/s; "
+            f"Progress: {written} records written, {self.tally.rejected_total} rejected, {rate:.0f} records/s; "
             f"pacing {self.client.pacer.requests_per_minute:.0f} requests/min, batch size {self._sender.limit}, "
             f"{self.client.stats.rate_limited} rate-limited answers so far",
         )
 
     def summary(self) -> str:
-        streams = sorted(set(self._positions) | set(self.created) | set(self.updated) | set(self.rejected))
-        parts = [
-            f"stream '{s}': created {self.created[s]}, updated {self.updated[s]}, rejected {self.rejected[s]}"
-            for s in streams
-        ]
-        elapsed = time.monotonic() - self._started
-        return f"Sync summary ({elapsed:.1f} s, {self.client.stats.calls} API calls): " + (
-            "; ".join(parts) or "no records"
-        )
-
-
-def _dig(data: Mapping[str, Any], path: Sequence[str]) -> Any:
-    value: Any = data
-    for part in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
+        return self.tally.summary(time.monotonic() - self._started, self.client.stats.calls)

@@ -14,7 +14,7 @@ def test_defaults_match_the_spec():
     assert (config.upsert, config.partial_success, config.batch_size, config.requests_per_minute) == (
         True,
         False,
-        60,
+        200,
         100,
     )
     assert (config.max_concurrent_requests, config.max_retry_seconds) == (4, 300.0)

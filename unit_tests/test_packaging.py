@@ -55,7 +55,7 @@ EXPECTED_DEFAULTS = {
     "upsert": True,
     "partial_success": False,
     "column_mapping": [],
-    "batch_size": 60,
+    "batch_size": 200,
     "requests_per_minute": 100,
     "max_concurrent_requests": 4,
     "max_retry_seconds": 300,

@@ -1,0 +1,154 @@
+"""The one place a record becomes an Item (what will be sent, and how) or a Rejection (why it cannot be).
+
+It also chooses the ids the connector gives records it creates, so that a retry, a resumed sync or a re-run of
+the same data lands on the same Twenty record instead of creating it twice:
+- with the stream's primary key: uuid5 of the stream and the key, so a record keeps its identity;
+- without one: uuid5 of the stream, of what is sent, and of how many identical rows came before it since the
+  stream's last STATE. The platform replays from a STATE, so that count is the same on every replay, while two
+  identical rows in one stretch stay two records.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from destination_twenty.config import TwentyConfig
+from destination_twenty.errors import RecordRejected
+from destination_twenty.mapping import Mapper, unique_keys
+from destination_twenty.schema import ObjectSchema
+
+CLIENT_ID_NAMESPACE = uuid.UUID("5f6b7c1e-2b1d-4c59-9a51-7e0e4f1f2a10")
+MAX_REQUEST_BYTES = 9_000_000  # Twenty (v1.x) refuses JSON bodies over 10 MB; keep a margin
+
+
+@dataclass(slots=True)
+class Item:
+    """One record on its way: where it came from, what will be sent, and how."""
+
+    seq: int  # arrival order across streams
+    stream: str
+    position: int  # 1-based position of the record in its stream
+    payload: dict[str, Any]
+    keys: frozenset[tuple[str, str]]
+    size: int  # bytes of the encoded payload: a request body stays under Twenty's limit
+    update: bool = False  # the mapping gave an `id`: update that existing record
+    client_id: bool = False  # we chose the id (create path): a duplicate on it means "already written"
+    partial: bool = False  # sends part of a LINKS/EMAILS field, which Twenty would wipe: merge what is stored
+
+
+@dataclass(slots=True)
+class Rejection:
+    seq: int
+    stream: str
+    position: int
+    reason: str
+    field: str | None = None
+
+
+@dataclass
+class _Stream:
+    position: int = 0
+    identical: Counter = field(
+        default_factory=Counter
+    )  # first id of a content → its rows since the last STATE
+
+
+class ItemBuilder:
+    def __init__(
+        self,
+        config: TwentyConfig,
+        mapper: Mapper,
+        schema: ObjectSchema | None,
+        primary_keys: Mapping[str, Sequence[Sequence[str]]],
+        is_partial: Callable[[Mapping[str, Any]], bool],
+    ):
+        self.upsert = config.upsert
+        self.mapper = mapper
+        self.schema = schema
+        self.primary_keys = primary_keys
+        self._is_partial = is_partial
+        self._streams: dict[str, _Stream] = {}
+        self._seq = 0
+
+    def build(self, stream: str, data: Any) -> Item | Rejection:
+        state = self._streams.setdefault(stream, _Stream())
+        state.position += 1
+        self._seq += 1
+        try:
+            if not isinstance(data, dict):
+                raise RecordRejected(f"the record's data is {type(data).__name__}, not a JSON object")
+            payload = self.mapper.map(data)
+            if not payload:
+                raise RecordRejected("every mapped value is empty, so there is nothing to write")
+            item = self._item(stream, state, payload, data)
+            if item.size > MAX_REQUEST_BYTES:
+                raise RecordRejected(
+                    f"the record is {item.size / 1e6:.1f} MB once encoded; Twenty accepts request bodies up to "
+                    f"10 MB, so it cannot be sent"
+                )
+        except RecordRejected as exc:
+            return Rejection(self._seq, stream, state.position, exc.reason, exc.field)
+        return item
+
+    def state_received(self, streams: Sequence[str] | None) -> None:
+        """A STATE arrived: the platform would replay these streams from here, so identical rows count anew."""
+        for name, state in self._streams.items():
+            if streams is None or name in streams:
+                state.identical.clear()
+
+    def _item(self, stream: str, state: _Stream, payload: dict[str, Any], data: Mapping[str, Any]) -> Item:
+        update = "id" in payload
+        client_id = False
+        keys = unique_keys(payload, self.schema)
+        if not update and (not self.upsert or not keys):
+            # Create, or upsert with no unique value to match on: a deterministic id makes retries and re-runs
+            # land on the same record instead of creating it twice.
+            payload["id"] = self._client_id(stream, state, data, payload)
+            keys.append(("id", payload["id"]))  # uuid5 text is lower-case, as unique_keys gives ids
+            client_id = True
+        size = len(orjson.dumps(payload)) + 1  # + the comma between records in the array
+        return Item(
+            self._seq,
+            stream,
+            state.position,
+            payload,
+            frozenset(keys),
+            size,
+            update,
+            client_id,
+            self._is_partial(payload),
+        )
+
+    def _client_id(
+        self, stream: str, state: _Stream, data: Mapping[str, Any], payload: Mapping[str, Any]
+    ) -> str:
+        pk = self.primary_keys.get(stream)
+        if pk:
+            values = [_dig(data, path) for path in pk]
+            if all(v is not None for v in values):
+                return str(
+                    uuid.uuid5(CLIENT_ID_NAMESPACE, f"{stream}\x1fpk\x1f{orjson.dumps(values).decode()}")
+                )
+        # What is sent, not the raw record, whose Airbyte metadata columns change on every sync.
+        content = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str).decode()
+        first = str(uuid.uuid5(CLIENT_ID_NAMESPACE, f"{stream}\x1fcontent\x1f{content}"))
+        before = state.identical[first]  # keyed by the id, not the content: 36 characters per distinct row
+        state.identical[first] += 1
+        if not before:
+            return first  # the first of its kind keeps the id earlier versions of the connector gave it
+        return str(uuid.uuid5(CLIENT_ID_NAMESPACE, f"{first}\x1fcopy\x1f{before}"))
+
+
+def _dig(data: Mapping[str, Any], path: Sequence[str]) -> Any:
+    value: Any = data
+    for part in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value

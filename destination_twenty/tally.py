@@ -1,0 +1,91 @@
+"""Every count of a sync in one place: what each stream created, updated, found already stored and rejected,
+in total (the summary) and since the last STATE (its destinationStats).
+
+Counts are taken only from results the pipeline hands back in order, on the main thread, so the stats of a
+STATE cover exactly the records before it, and the summary equals what Twenty holds on every exit path.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Counts:
+    """One batch's (or one sync's) outcome, per stream."""
+
+    created: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    # Sent again and found stored with the same values (a resumed or repeated sync in create mode): written,
+    # so counted in a STATE's recordCount, but not created twice.
+    unchanged: Counter = field(default_factory=Counter)
+
+    def written(self, stream: str) -> int:
+        return self.created[stream] + self.updated[stream] + self.unchanged[stream]
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.totals = Counts()
+        self.rejected: Counter = Counter()
+        self._streams: dict[str, None] = {}  # every stream seen, in order of arrival
+        self._written_since_state: Counter = Counter()
+        self._rejected_since_state: Counter = Counter()
+
+    def saw(self, stream: str) -> None:
+        self._streams.setdefault(stream, None)
+
+    def add(self, counts: Counts) -> None:
+        for mine, theirs in (
+            (self.totals.created, counts.created),
+            (self.totals.updated, counts.updated),
+            (self.totals.unchanged, counts.unchanged),
+        ):
+            for stream, n in theirs.items():
+                mine[stream] += n
+                self._written_since_state[stream] += n
+                self.saw(stream)
+
+    def reject(self, stream: str) -> None:
+        self.rejected[stream] += 1
+        self._rejected_since_state[stream] += 1
+        self.saw(stream)
+
+    def take_since_state(self, streams: Iterable[str] | None) -> tuple[int, int]:
+        """(written, rejected) since the previous STATE of these streams (None: every stream), and restart."""
+        if streams is None:
+            written, rejected = (
+                sum(self._written_since_state.values()),
+                sum(self._rejected_since_state.values()),
+            )
+            self._written_since_state.clear()
+            self._rejected_since_state.clear()
+            return written, rejected
+        streams = list(streams)
+        return (
+            sum(self._written_since_state.pop(s, 0) for s in streams),
+            sum(self._rejected_since_state.pop(s, 0) for s in streams),
+        )
+
+    @property
+    def written(self) -> int:
+        return sum(self.totals.written(s) for s in self._streams)
+
+    @property
+    def written_since_last_state(self) -> int:
+        return sum(self._written_since_state.values())
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+    def summary(self, elapsed: float, calls: int) -> str:
+        parts = []
+        for stream in sorted(self._streams):
+            part = f"stream '{stream}': created {self.totals.created[stream]}, updated {self.totals.updated[stream]}"
+            if self.totals.unchanged[stream]:
+                part += f", already stored {self.totals.unchanged[stream]}"
+            parts.append(part + f", rejected {self.rejected[stream]}")
+        return f"Sync summary ({elapsed:.1f} s, {calls} API calls): " + ("; ".join(parts) or "no records")

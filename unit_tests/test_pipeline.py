@@ -1,0 +1,102 @@
+"""The ordered pipeline without HTTP: results leave in the order work entered, whatever order it finishes in."""
+
+import threading
+
+import pytest
+
+from destination_twenty.pipeline import TICK, Pipeline
+
+
+def drain(values):
+    return [v for v in values if v is not TICK]
+
+
+def test_results_and_marks_leave_in_arrival_order_though_work_finishes_backwards():
+    pipeline = Pipeline(limit=3)
+    gates = [threading.Event() for _ in range(3)]
+
+    def work(n):
+        def run():
+            assert gates[n].wait(5)
+            return f"batch {n}"
+
+        return run
+
+    out = []
+    try:
+        for n in range(3):
+            out += drain(pipeline.wait_for_slot(frozenset({("id", str(n))})))
+            pipeline.start(frozenset({("id", str(n))}), work(n))
+            pipeline.put(f"state {n}")
+        gates[2].set()
+        gates[1].set()
+        assert drain(pipeline.ready(block=False)) == []  # the head has not finished: nothing may overtake it
+        gates[0].set()
+        out += drain(pipeline.ready(block=True))
+    finally:
+        pipeline.close()
+    assert out == ["batch 0", "state 0", "batch 1", "state 1", "batch 2", "state 2"]
+
+
+def test_a_batch_sharing_a_key_waits_for_the_one_before_it():
+    pipeline = Pipeline(limit=4)
+    order = []
+    gate = threading.Event()
+
+    def first():
+        assert gate.wait(5)
+        order.append("first")
+
+    try:
+        pipeline.start(frozenset({("email", "a@x")}), first)
+        waiting = pipeline.wait_for_slot(frozenset({("email", "a@x"), ("email", "b@x")}))
+        threading.Timer(0.05, gate.set).start()
+        list(waiting)  # returns only once `first` has finished
+        order.append("second may start")
+    finally:
+        pipeline.close()
+    assert order == ["first", "second may start"]
+
+
+def test_at_most_limit_run_at_once():
+    pipeline = Pipeline(limit=2)
+    running, peak, lock = [0], [0], threading.Lock()
+    release = threading.Event()
+
+    def work():
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        assert release.wait(5)
+        with lock:
+            running[0] -= 1
+
+    try:
+        for n in range(2):
+            list(pipeline.wait_for_slot(frozenset({("id", str(n))})))
+            pipeline.start(frozenset({("id", str(n))}), work)
+        threading.Timer(0.05, release.set).start()
+        list(pipeline.wait_for_slot(frozenset({("id", "2")})))  # blocks until a slot frees
+        pipeline.start(frozenset({("id", "2")}), work)
+        list(pipeline.ready(block=True))
+    finally:
+        pipeline.close()
+    assert peak[0] == 2
+
+
+def test_work_that_raises_raises_in_order():
+    pipeline = Pipeline(limit=2)
+
+    def boom():
+        raise RuntimeError("bug")
+
+    try:
+        pipeline.put("state before")
+        pipeline.start(frozenset({("id", "1")}), boom)
+        pipeline.put("state after")
+        values = pipeline.ready(block=True)
+        assert next(values) == "state before"
+        with pytest.raises(RuntimeError):
+            drain(values)
+    finally:
+        pipeline.close()
