@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,9 @@ from destination_twenty.mapping import unique_keys
 from destination_twenty.schema import ObjectSchema
 from destination_twenty.tally import Counts
 
+KNOWN_IDS_KEPT = (
+    200_000  # ids known to exist, so a record updated twice in a sync is read once (~20 MB at most)
+)
 _MAX_RECORDS = re.compile(r"Maximum number of records to upsert is (\d+)")
 _DUPLICATE = "duplicate entry"
 
@@ -55,6 +59,8 @@ class BatchSender:
         # further, so a failing sync ends in seconds with what landed counted.
         self._stop = stop
         self._fail_fast = fail_fast
+        self._known: OrderedDict[str, None] = OrderedDict()  # ids read or written in this sync, oldest first
+        self._known_lock = threading.Lock()
         # LINKS and EMAILS fields are replaced whole by Twenty (a link's label and secondary links vanish when only
         # its URL is sent), so a partial write of one is completed from the stored record first.
         self._wiped_whole = {
@@ -83,12 +89,21 @@ class BatchSender:
         stored: dict[str, dict[str, Any]] = {}
         updates = [i for i in items if i.update]
         if updates:
-            stored = self.client.records_by_id(self.plural, [i.payload["id"] for i in updates])
+            # One read per batch for the ids not already known to exist; a partial composite needs the row.
+            unknown = [i.payload["id"] for i in updates if i.partial or not self._is_known(i.payload["id"])]
+            if unknown:
+                stored = self.client.records_by_id(self.plural, unknown)
+                self._remember(stored)
+            exists = {
+                i.payload["id"]
+                for i in updates
+                if i.payload["id"] in stored or self._is_known(i.payload["id"])
+            }
             for item in updates:
-                if item.payload["id"] not in stored:
+                if item.payload["id"] not in exists:
                     reason = f"no record with id {item.payload['id']} exists in {self.plural} to update"
                     self._reject(result, item, reason, "id")
-            items = [i for i in items if not i.update or i.payload["id"] in stored]
+            items = [i for i in items if not i.update or i.payload["id"] in exists]
         if self.upsert:
             self._complete_partial_composites([i for i in items if i.partial], stored)
             self._send(items, True, result)
@@ -97,6 +112,19 @@ class BatchSender:
             self._complete_partial_composites([i for i in updates if i.partial], stored)
             self._send(updates, True, result)  # an update by id is an upsert keyed on an id known to exist
             self._send([i for i in items if not i.update], False, result)
+
+    def _is_known(self, record_id: str) -> bool:
+        with self._known_lock:
+            return record_id in self._known
+
+    def _remember(self, ids: Iterable[Any]) -> None:
+        with self._known_lock:
+            for record_id in ids:
+                if isinstance(record_id, str):
+                    self._known[record_id] = None
+                    self._known.move_to_end(record_id)
+            while len(self._known) > KNOWN_IDS_KEPT:
+                self._known.popitem(last=False)
 
     def _reject(self, result: BatchResult, item: Item, reason: str, field: str | None = None) -> None:
         result.rejections.append(Rejection(item.seq, item.stream, item.position, reason, field))
@@ -165,6 +193,7 @@ class BatchSender:
             self._send_chunk(items[middle:], upsert, result, resolved, first=False)
             return
         self._tally(items, rows, upsert, result)
+        self._remember(row.get("id") for row in rows if isinstance(row, dict))
 
     def _settle_duplicates(self, items: list[Item], upsert: bool, result: BatchResult, retried: bool) -> None:
         """Some ids we chose exist already. Each such record was stored by this very request (its answer lost
