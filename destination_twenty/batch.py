@@ -18,6 +18,7 @@ from destination_twenty.client import TwentyClient
 from destination_twenty.errors import DataError
 from destination_twenty.items import Item, Rejection
 from destination_twenty.mapping import unique_keys
+from destination_twenty.relations import Plan, Resolver, describe_ambiguous, describe_missing, target_row_id
 from destination_twenty.schema import ObjectSchema
 from destination_twenty.tally import Counts
 
@@ -33,9 +34,12 @@ class BatchResult:
     counts: Counts = field(default_factory=Counts)
     rejections: list[Rejection] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # LOG lines, emitted by the main thread in order
+    warnings: list[str] = field(default_factory=list)  # WARN lines, likewise
     # What ended this batch early (an outage past the retry budget, a bug); what it wrote before is counted.
     error: Exception | None = None
     complete: bool = True  # False when the sync's end stopped it before every record was sent
+    linked: list = field(default_factory=list)  # (stored id, item) of written records with targets to link
+    links: int = 0  # junction rows written
 
 
 class BatchSender:
@@ -48,6 +52,8 @@ class BatchSender:
         batch_size: int,
         stop: threading.Event,
         fail_fast: bool,
+        dry_run: bool = False,
+        relations: Plan | None = None,
     ):
         self.client = client
         self.plural = plural
@@ -58,7 +64,10 @@ class BatchSender:
         # Set when the sync is over (a rejection without partial success, an outage): no batch sends or splits
         # further, so a failing sync ends in seconds with what landed counted.
         self._stop = stop
-        self._fail_fast = fail_fast
+        self._fail_fast = fail_fast and not dry_run
+        self._dry_run = dry_run  # read, never write: predict what each record would do
+        self._resolver = Resolver(client) if relations and relations.lookups else None
+        self._junction = relations.junction if relations else None
         self._known: OrderedDict[str, None] = OrderedDict()  # ids read or written in this sync, oldest first
         self._known_lock = threading.Lock()
         # LINKS and EMAILS fields are replaced whole by Twenty (a link's label and secondary links vanish when only
@@ -86,6 +95,8 @@ class BatchSender:
         return result
 
     def _write(self, items: list[Item], result: BatchResult) -> None:
+        if self._resolver is not None:
+            items = self._link(items, result)
         stored: dict[str, dict[str, Any]] = {}
         updates = [i for i in items if i.update]
         if updates:
@@ -104,6 +115,9 @@ class BatchSender:
                     reason = f"no record with id {item.payload['id']} exists in {self.plural} to update"
                     self._reject(result, item, reason, "id")
             items = [i for i in items if not i.update or i.payload["id"] in exists]
+        if self._dry_run:
+            self._predict(items, result)
+            return
         if self.upsert:
             self._complete_partial_composites([i for i in items if i.partial], stored)
             self._send(items, True, result)
@@ -112,6 +126,110 @@ class BatchSender:
             self._complete_partial_composites([i for i in updates if i.partial], stored)
             self._send(updates, True, result)  # an update by id is an upsert keyed on an id known to exist
             self._send([i for i in items if not i.update], False, result)
+        if result.linked:
+            self._write_targets(result)
+
+    def _link(self, items: list[Item], result: BatchResult) -> list[Item]:
+        """Resolve every relation key of the batch at once; a key matching nothing (or two records) rejects
+        its record, unless the mapping asks to leave that link unset."""
+        wanted = [(lookup, key) for item in items for lookup, key in item.lookups]
+        if not wanted:
+            return items
+        found = self._resolver.ids(wanted)
+        kept: list[Item] = []
+        unset: list[tuple[Item, str]] = []
+        for item in items:
+            reason = field = None
+            targets = []
+            for lookup, key in item.lookups:
+                ids = found.get((lookup.target, lookup.path, key), ())
+                if len(ids) == 1:
+                    if lookup.is_target:
+                        targets.append((lookup, ids[0]))
+                    else:
+                        item.payload[lookup.join_column] = ids[0]
+                elif not ids and lookup.leave_unset:
+                    unset.append((item, describe_missing(lookup, key)))
+                elif reason is None:
+                    reason = (
+                        describe_missing(lookup, key) if not ids else describe_ambiguous(lookup, key, ids)
+                    )
+                    field = lookup.field
+            if reason is not None:
+                self._reject(result, item, reason, field)
+            else:
+                item.targets = targets
+                kept.append(item)
+        if unset:
+            item, why = unset[0]
+            result.warnings.append(
+                f"{len(unset)} records of stream '{item.stream}' were written without a link, as their mapping "
+                f"asks (if_not_found: leave_unset); first: record {item.position}, {why}."
+            )
+        return kept
+
+    def _write_targets(self, result: BatchResult) -> None:
+        """Junction rows (noteTargets / taskTargets) for the notes and tasks just written, with ids derived from
+        what they link, so a re-sync or a resumed sync upserts the same rows instead of adding more."""
+        junction = self._junction
+        if junction is None:
+            return
+        rows = [
+            {
+                "id": target_row_id(owner_id, lookup, target_id),
+                junction.owner_column: owner_id,
+                lookup.join_column: target_id,
+            }
+            for owner_id, item in result.linked
+            for lookup, target_id in item.targets
+        ]
+        for start in range(0, len(rows), self.limit):
+            chunk = rows[start : start + self.limit]
+            try:
+                self.client.create_many(junction.plural, chunk, True)
+            except DataError as exc:
+                result.warnings.append(
+                    f"{len(chunk)} links in {junction.plural} could not be written; their notes or tasks are "
+                    f"stored without them: {exc.message}"
+                )
+                continue
+            result.links += len(chunk)
+
+    def _predict(self, items: list[Item], result: BatchResult) -> None:
+        """Dry run: one read per batch finds the records each item would match, as Twenty's upsert would."""
+        rows: list[dict[str, Any]] = []
+        for expression in _lookup_filters([i for i in items if not i.update]):
+            rows.extend(self.client.find(self.plural, expression))
+        by_id = {row.get("id"): row for row in rows}
+        by_key = {key: row for row in rows for key in unique_keys(row, self.schema) if key[0] != "id"}
+        counts = result.counts
+        for item in items:
+            if item.update:
+                counts.updated[item.stream] += 1
+                continue
+            own = by_id.get(item.payload.get("id"))
+            other = next((by_key[k] for k in item.keys if k in by_key), None)
+            if self.upsert:
+                (counts.updated if own or other else counts.created)[item.stream] += 1
+            elif own is not None and item.client_id:
+                difference = _difference(item.payload, own)
+                if difference is None:
+                    counts.unchanged[item.stream] += 1
+                else:
+                    self._reject(
+                        result,
+                        item,
+                        f"a new version of a stored record ({difference[0]} differs) "
+                        "would not be written with upsert off: turn upsert on to update it",
+                        difference[0],
+                    )
+            elif other is not None:
+                keys = ", ".join(f"{k}={v}" for k, v in sorted(item.keys) if k != "id")
+                self._reject(
+                    result, item, f"a record with the same unique value ({keys}) already exists in Twenty"
+                )
+            else:
+                counts.created[item.stream] += 1
 
     def _is_known(self, record_id: str) -> bool:
         with self._known_lock:
@@ -126,8 +244,17 @@ class BatchSender:
             while len(self._known) > KNOWN_IDS_KEPT:
                 self._known.popitem(last=False)
 
-    def _reject(self, result: BatchResult, item: Item, reason: str, field: str | None = None) -> None:
-        result.rejections.append(Rejection(item.seq, item.stream, item.position, reason, field))
+    def _reject(
+        self,
+        result: BatchResult,
+        item: Item,
+        reason: str,
+        field: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        result.rejections.append(
+            Rejection(item.seq, item.stream, item.position, reason, field, data=item.data, message=message)
+        )
         if self._fail_fast:
             self._stop.set()
 
@@ -185,7 +312,7 @@ class BatchSender:
                 self._settle_duplicates(items, upsert, result, retried=exc.attempts > 1)
                 return
             if len(items) == 1:
-                self._reject(result, items[0], _explain(exc, items[0]))
+                self._reject(result, items[0], _explain(exc, items[0]), message=exc.message)
                 return
             # One bad record fails the whole batch: split it until the bad ones stand alone.
             middle = len(items) // 2
@@ -226,21 +353,49 @@ class BatchSender:
     def _tally(
         self, items: list[Item], rows: list[dict[str, Any]], upsert: bool, result: BatchResult
     ) -> None:
-        # Twenty answers updates first, then inserts, whatever the input order: rows are matched to records by id
-        # (records matched on a unique field carry none: any unclaimed row is theirs), and an update is told from
-        # an insert by createdAt differing from updatedAt.
-        stream_of = {i.payload["id"]: i.stream for i in items if "id" in i.payload}
-        keyed = [i.stream for i in items if "id" not in i.payload]
+        # Twenty answers updates first, then inserts, whatever the input order, so rows are matched to records
+        # by id, then by unique key (a record matched on its email comes back with the stored record's id), and
+        # an update is told from an insert by createdAt differing from updatedAt.
+        by_id = {i.payload["id"]: i for i in items if "id" in i.payload}
+        by_key = {k: i for i in items for k in i.keys if k[0] != "id"}
+        unclaimed = {id(i): i for i in items}
         counts = result.counts
+        adopted: list[tuple[Item, str]] = []
         for row in rows:
             if not isinstance(row, dict):
                 continue
-            stream = stream_of.pop(row.get("id"), None) or (keyed.pop() if keyed else None)
-            if stream is not None:
-                changed = upsert and row.get("createdAt") != row.get("updatedAt")
-                (counts.updated if changed else counts.created)[stream] += 1
-        for stream in [*stream_of.values(), *keyed]:  # accepted, though the answer did not list them
-            counts.created[stream] += 1
+            item = by_id.get(row.get("id"))
+            if item is None or id(item) not in unclaimed:
+                item = next(
+                    (
+                        by_key[k]
+                        for k in unique_keys(row, self.schema)
+                        if k in by_key and id(by_key[k]) in unclaimed
+                    ),
+                    None,
+                )
+                if item is not None and item.key_id:
+                    adopted.append((item, str(row.get("id"))))
+            if item is None:
+                item = next((i for i in unclaimed.values() if "id" not in i.payload), None)
+            if item is None:
+                continue
+            del unclaimed[id(item)]
+            if item.targets and isinstance(row.get("id"), str):
+                result.linked.append((row["id"], item))
+            changed = upsert and row.get("createdAt") != row.get("updatedAt")
+            (counts.updated if changed else counts.created)[item.stream] += 1
+        for item in unclaimed.values():  # accepted, though the answer did not list them
+            counts.created[item.stream] += 1
+        if adopted:
+            item, stored_id = adopted[0]
+            result.warnings.append(
+                f"{len(adopted)} records of stream '{item.stream}' matched records already in Twenty by a unique "
+                f"field rather than by their primary key (first: record {item.position} updated {stored_id}); "
+                "they were updated. Those records were not created from this stream's key, so if that unique "
+                "value changes in the source, a later sync cannot find them and creates new ones: map the key to "
+                "a unique field in Twenty to make the match permanent."
+            )
 
     def _shrink(self, server_max: int, tried: int, result: BatchResult) -> None:
         with self._limit_lock:

@@ -145,10 +145,17 @@ class TwentyClient:
         """Read one record: proves the key can read the object."""
         self._send("GET", f"/{plural}", params={"limit": "1"})
 
-    def find(self, plural: str, filter_expression: str) -> list[dict[str, Any]]:
-        """Records matching a REST filter (soft-deleted ones excluded), every page of them."""
+    def count(self, plural: str) -> int | None:
+        """How many records the object holds (`totalCount` of a one-record read), None if not said."""
+        total = self._send("GET", f"/{plural}", params={"limit": "1"}).get("totalCount")
+        return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+    def find(self, plural: str, filter_expression: str | None) -> list[dict[str, Any]]:
+        """Records matching a REST filter (None: all of them; soft-deleted ones excluded), every page."""
         rows: list[dict[str, Any]] = []
-        params = {"filter": filter_expression, "limit": "200"}
+        params = (
+            {"limit": "200"} if filter_expression is None else {"filter": filter_expression, "limit": "200"}
+        )
         for _page in range(1000):  # bounded: 200,000 records is far more than any lookup of ours
             body = self._send("GET", f"/{plural}", params=params)
             rows.extend(row for row in _list_payload(body, plural) if isinstance(row, dict))

@@ -26,11 +26,15 @@ DEFAULT_API_URL = "https://api.twenty.com"
 MAX_REQUESTS_PER_MINUTE = 1_000_000
 
 
+IF_NOT_FOUND = ("reject", "leave_unset")
+
+
 @dataclass(frozen=True)
 class ColumnMap:
     column: str
     field: str
     transforms: tuple[str, ...] = ()
+    if_not_found: str = "reject"  # a relation key that matches nothing: "reject" the record, or "leave_unset"
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class TwentyConfig:
     requests_per_minute: int = 100
     max_concurrent_requests: int = 4
     max_retry_seconds: float = 300.0
+    dry_run: bool = False  # map, validate and look up; write nothing and echo no STATE
+    rejected_records_path: str | None = None  # JSON lines, one per rejected record
 
     @property
     def object_path(self) -> str:
@@ -86,6 +92,8 @@ class TwentyConfig:
             requests_per_minute=_int(raw, "requests_per_minute", 100, 1, MAX_REQUESTS_PER_MINUTE),
             max_concurrent_requests=_int(raw, "max_concurrent_requests", 4, 1, 16),
             max_retry_seconds=float(_int(raw, "max_retry_seconds", 300, 0, None)),
+            dry_run=_bool(raw, "dry_run", False),
+            rejected_records_path=_path(raw, "rejected_records_path"),
         )
 
 
@@ -114,6 +122,15 @@ def normalize_api_url(value: Any) -> str:
     except ValueError as exc:
         raise ConfigError(f"api_url has an invalid port: {value!r}.") from exc
     return url
+
+
+def _path(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or "\x00" in value or value != value.strip():
+        raise ConfigError(f"{key} must be a file path (in the Docker image, under /local); got {value!r}.")
+    return value
 
 
 def _bool(raw: Mapping[str, Any], key: str, default: bool) -> bool:
@@ -155,5 +172,13 @@ def _column_mapping(items: Any) -> tuple[ColumnMap, ...]:
         transforms = item.get("transforms") or []
         if not isinstance(transforms, list) or not all(isinstance(t, str) for t in transforms):
             raise ConfigError(f"{where}.transforms must be a list of transform names.")
-        result.append(ColumnMap(column=column, field=target, transforms=tuple(transforms)))
+        if_not_found = item.get("if_not_found", "reject")
+        if if_not_found not in IF_NOT_FOUND:
+            raise ConfigError(
+                f"{where}.if_not_found must be one of {', '.join(IF_NOT_FOUND)} (what a relation key that matches "
+                f"no record does); got {if_not_found!r}."
+            )
+        result.append(
+            ColumnMap(column=column, field=target, transforms=tuple(transforms), if_not_found=if_not_found)
+        )
     return tuple(result)

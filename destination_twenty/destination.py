@@ -23,7 +23,7 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
 
-from destination_twenty import protocol
+from destination_twenty import protocol, relations
 from destination_twenty.client import TwentyClient
 from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import (
@@ -57,7 +57,7 @@ class DestinationTwenty(Destination):
                 twenty_config, retry_seconds=CHECK_RETRY_SECONDS, timeout=CHECK_TIMEOUT, per_minute=600
             )
             try:
-                schema, _, warnings = prepare(twenty_config, client)
+                schema, _, warnings, _ = prepare(twenty_config, client)
                 client.probe(twenty_config.object_path)
             finally:
                 client.close()
@@ -79,14 +79,23 @@ class DestinationTwenty(Destination):
     ) -> Iterator[dict[str, Any]]:
         twenty_config = TwentyConfig.from_mapping(config)
         update_secrets([twenty_config.api_key])
-        primary_keys = check_catalog(configured_catalog)
+        primary_keys, deduped = check_catalog(configured_catalog)
         client = TwentyClient(twenty_config, timeout=_timeout(config))
         try:
-            schema, mapper, warnings = prepare(twenty_config, client)
+            schema, mapper, warnings, relation_plan = prepare(twenty_config, client)
             for warning in warnings:
                 # With the schema these are notes on what the writer does about Twenty's quirks; without, risks.
                 yield protocol.log_message("INFO" if schema is not None else "WARN", warning)
-            writer = Writer(twenty_config, client, mapper, schema, primary_keys=primary_keys)
+            writer = Writer(
+                twenty_config,
+                client,
+                mapper,
+                schema,
+                primary_keys=primary_keys,
+                deduped=deduped,
+                relations=relation_plan,
+            )
+            yield from (protocol.log_message("INFO", line) for line in writer.matching_rules())
             yield from writer.run(input_messages)
         finally:
             client.close()
@@ -147,11 +156,13 @@ class DestinationTwenty(Destination):
             _fail(f"Unexpected error in destination-twenty: {type(exc).__name__}", "system_error")
 
 
-def prepare(config: TwentyConfig, client: TwentyClient) -> tuple[ObjectSchema | None, Mapper, list[str]]:
+def prepare(
+    config: TwentyConfig, client: TwentyClient
+) -> tuple[ObjectSchema | None, Mapper, list[str], relations.Plan]:
     """Read the workspace's metadata and validate the mapping against it, before any record is written.
 
-    Returns the object's schema (None when the key may not read metadata), the mapper built on it, and lines
-    for the log.
+    Returns the object's schema (None when the key may not read metadata), the mapper built on it, lines for
+    the log, and the relations looked up by key (relations.py).
     """
     mapper = Mapper(config.column_mapping)  # unknown transforms fail here, schema or not
     plural = config.object_path
@@ -167,7 +178,7 @@ def prepare(config: TwentyConfig, client: TwentyClient) -> tuple[ObjectSchema | 
             "The API key may not read Twenty's data model (metadata), so the column mapping cannot be checked "
             "before writing; give the key's role the Data Model permission for early, clearer errors."
         )
-        return None, mapper, [note, *mapper.warnings()]
+        return None, mapper, [note, *mapper.warnings()], relations.plan(config.column_mapping, plural, None)
     schema = find_object(objects, plural)
     if schema is None:
         names = object_names(objects)
@@ -175,18 +186,21 @@ def prepare(config: TwentyConfig, client: TwentyClient) -> tuple[ObjectSchema | 
         hint = f" Closest: {', '.join(close)}." if close else f" Objects: {', '.join(sorted(names))}."
         what = "Custom object" if config.mode == "custom" else "Object"
         raise ConfigError(f"{what} '{plural}' does not exist in this Twenty workspace.{hint}")
-    mapper = Mapper(config.column_mapping, schema)
-    problems = mapper.problems()
+    relation_plan = relations.plan(config.column_mapping, plural, objects)
+    mapper = Mapper(relation_plan.columns, schema)
+    problems = [*relation_plan.problems, *mapper.problems()]
     if problems:
         raise ConfigError("The column mapping does not fit Twenty's " + plural + ": " + " ".join(problems))
-    return schema, mapper, mapper.warnings()
+    return schema, mapper, [*mapper.warnings(), *relation_plan.notes], relation_plan
 
 
-def check_catalog(catalog: ConfiguredAirbyteCatalog) -> dict[str, list[list[str]]]:
-    """Refuse what we cannot do before writing anything; return each stream's primary key paths."""
+def check_catalog(catalog: ConfiguredAirbyteCatalog) -> tuple[dict[str, list[list[str]]], set[str]]:
+    """Refuse what we cannot do before writing anything; return each stream's primary key paths, and the
+    streams on append_dedup (one Twenty record per primary key)."""
     if not catalog.streams:
         raise ConfigError("The configured catalog has no streams: there is nothing to write.")
     primary_keys: dict[str, list[list[str]]] = {}
+    deduped: set[str] = set()
     for configured in catalog.streams:
         mode = configured.destination_sync_mode
         if mode not in (DestinationSyncMode.append, DestinationSyncMode.append_dedup):
@@ -197,7 +211,9 @@ def check_catalog(catalog: ConfiguredAirbyteCatalog) -> dict[str, list[list[str]
         name, namespace = configured.stream.name, configured.stream.namespace
         key = f"{namespace}.{name}" if namespace else name  # as the writer tells streams apart
         primary_keys[key] = [list(p) for p in (configured.primary_key or []) if p]
-    return primary_keys
+        if mode == DestinationSyncMode.append_dedup:
+            deduped.add(key)
+    return primary_keys, deduped
 
 
 def _timeout(config: Mapping[str, Any]) -> tuple[float, float]:

@@ -21,6 +21,7 @@ import orjson
 from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import RecordRejected
 from destination_twenty.mapping import Mapper, unique_keys
+from destination_twenty.relations import Lookup
 from destination_twenty.schema import ObjectSchema
 
 CLIENT_ID_NAMESPACE = uuid.UUID("5f6b7c1e-2b1d-4c59-9a51-7e0e4f1f2a10")
@@ -39,7 +40,11 @@ class Item:
     size: int  # bytes of the encoded payload: a request body stays under Twenty's limit
     update: bool = False  # the mapping gave an `id`: update that existing record
     client_id: bool = False  # we chose the id (create path): a duplicate on it means "already written"
+    key_id: bool = False  # upserted on an id derived from the stream's primary key (append_dedup)
     partial: bool = False  # sends part of a LINKS/EMAILS field, which Twenty would wipe: merge what is stored
+    data: Any = None  # the record as it came, for the rejected-records file
+    lookups: tuple = ()  # (relations.Lookup, key) pairs: links resolved by the batch sender before sending
+    targets: list = field(default_factory=list)  # (Lookup, target id): note/task targets to link once written
 
 
 @dataclass(slots=True)
@@ -49,6 +54,8 @@ class Rejection:
     position: int
     reason: str
     field: str | None = None
+    data: Any = None  # the record as it came
+    message: str | None = None  # Twenty's own words, when Twenty refused it
 
 
 @dataclass
@@ -67,8 +74,12 @@ class ItemBuilder:
         schema: ObjectSchema | None,
         primary_keys: Mapping[str, Sequence[Sequence[str]]],
         is_partial: Callable[[Mapping[str, Any]], bool],
+        deduped: set[str] | frozenset[str] = frozenset(),
+        lookups: Sequence[Lookup] = (),
     ):
         self.upsert = config.upsert
+        self.deduped = deduped
+        self.lookups = tuple(lookups)
         self.mapper = mapper
         self.schema = schema
         self.primary_keys = primary_keys
@@ -84,17 +95,33 @@ class ItemBuilder:
             if not isinstance(data, dict):
                 raise RecordRejected(f"the record's data is {type(data).__name__}, not a JSON object")
             payload = self.mapper.map(data)
-            if not payload:
+            links = self._links(data) if self.lookups else ()
+            if not payload and not links:
                 raise RecordRejected("every mapped value is empty, so there is nothing to write")
             item = self._item(stream, state, payload, data)
+            item.lookups = links
             if item.size > MAX_REQUEST_BYTES:
                 raise RecordRejected(
                     f"the record is {item.size / 1e6:.1f} MB once encoded; Twenty accepts request bodies up to "
                     f"10 MB, so it cannot be sent"
                 )
         except RecordRejected as exc:
-            return Rejection(self._seq, stream, state.position, exc.reason, exc.field)
+            return Rejection(self._seq, stream, state.position, exc.reason, exc.field, data=data)
         return item
+
+    def _links(self, data: Mapping[str, Any]) -> tuple:
+        links = []
+        for lookup in self.lookups:
+            value = data.get(lookup.column)
+            if value is None or value == "":
+                continue
+            try:
+                key = lookup.normalise(value)
+            except RecordRejected as exc:
+                raise RecordRejected(exc.reason, field=lookup.field) from None
+            if key is not None:
+                links.append((lookup, key))
+        return tuple(links)
 
     def state_received(self, streams: Sequence[str] | None) -> None:
         """A STATE arrived: the platform would replay these streams from here, so identical rows count anew."""
@@ -102,11 +129,36 @@ class ItemBuilder:
             if streams is None or name in streams:
                 state.identical.clear()
 
+    def matching_rule(self, stream: str) -> str:
+        """In words, for the log and check: which key a record of this stream is matched on in Twenty."""
+        mapped = {m.field for m in self.mapper.mapping}
+        paths = [p for p in (self.schema.unique_paths if self.schema else ("id",)) if p != "id"]
+        unique = [p for p in paths if p in mapped] if mapped else paths
+        pk = self.primary_keys.get(stream)
+        pk_text = " + ".join(".".join(p) for p in pk) if pk else ""
+        if "id" in mapped:
+            return "records update the Twenty record whose id is in the mapped id column"
+        if not self.upsert:
+            source = f"the primary key ({pk_text})" if pk else "the record's content"
+            return f"upsert is off: records are created, with ids derived from {source}, so a retry is recognised"
+        if pk and stream in self.deduped:
+            then = f", then on {', '.join(unique)}" if unique else ""
+            return f"one Twenty record per primary key ({pk_text}): matched on an id derived from it{then}"
+        if unique:
+            return f"matched on {', '.join(unique)} (the stream is not append_dedup with a primary key)"
+        source = f"the primary key ({pk_text})" if pk else "the record's content"
+        return f"no unique field is mapped: records are created, with ids derived from {source}"
+
     def _item(self, stream: str, state: _Stream, payload: dict[str, Any], data: Mapping[str, Any]) -> Item:
         update = "id" in payload
-        client_id = False
+        client_id = key_id = False
         keys = unique_keys(payload, self.schema)
-        if not update and (not self.upsert or not keys):
+        if not update and self.upsert and stream in self.deduped and (pk_id := self._key_id(stream, data)):
+            # Append + Deduped: one record per primary key, even when its email or domain changes.
+            payload["id"] = pk_id
+            keys.append(("id", pk_id))
+            key_id = True
+        elif not update and (not self.upsert or not keys):
             # Create, or upsert with no unique value to match on: a deterministic id makes retries and re-runs
             # land on the same record instead of creating it twice.
             payload["id"] = self._client_id(stream, state, data, payload)
@@ -122,19 +174,17 @@ class ItemBuilder:
             size,
             update,
             client_id,
+            key_id,
             self._is_partial(payload),
+            data,
         )
 
     def _client_id(
         self, stream: str, state: _Stream, data: Mapping[str, Any], payload: Mapping[str, Any]
     ) -> str:
-        pk = self.primary_keys.get(stream)
-        if pk:
-            values = [_dig(data, path) for path in pk]
-            if all(v is not None for v in values):
-                return str(
-                    uuid.uuid5(CLIENT_ID_NAMESPACE, f"{stream}\x1fpk\x1f{orjson.dumps(values).decode()}")
-                )
+        pk_id = self._key_id(stream, data)
+        if pk_id:
+            return pk_id
         # What is sent, not the raw record, whose Airbyte metadata columns change on every sync.
         content = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str).decode()
         first = str(uuid.uuid5(CLIENT_ID_NAMESPACE, f"{stream}\x1fcontent\x1f{content}"))
@@ -143,6 +193,16 @@ class ItemBuilder:
         if not before:
             return first  # the first of its kind keeps the id earlier versions of the connector gave it
         return str(uuid.uuid5(CLIENT_ID_NAMESPACE, f"{first}\x1fcopy\x1f{before}"))
+
+    def _key_id(self, stream: str, data: Mapping[str, Any]) -> str | None:
+        """uuid5 of the stream and its primary key's values; None without a complete key."""
+        pk = self.primary_keys.get(stream)
+        if not pk:
+            return None
+        values = [_dig(data, path) for path in pk]
+        if any(v is None for v in values):
+            return None
+        return str(uuid.uuid5(CLIENT_ID_NAMESPACE, f"{stream}\x1fpk\x1f{orjson.dumps(values).decode()}"))
 
 
 def _dig(data: Mapping[str, Any], path: Sequence[str]) -> Any:

@@ -30,6 +30,7 @@ class Tally:
     def __init__(self) -> None:
         self.totals = Counts()
         self.rejected: Counter = Counter()
+        self.links = 0  # note/task target rows written
         self._streams: dict[str, None] = {}  # every stream seen, in order of arrival
         self._written_since_state: Counter = Counter()
         self._rejected_since_state: Counter = Counter()
@@ -88,4 +89,23 @@ class Tally:
             if self.totals.unchanged[stream]:
                 part += f", already stored {self.totals.unchanged[stream]}"
             parts.append(part + f", rejected {self.rejected[stream]}")
-        return f"Sync summary ({elapsed:.1f} s, {calls} API calls): " + ("; ".join(parts) or "no records")
+        links = f"; {self.links} note/task targets linked" if self.links else ""
+        return (
+            f"Sync summary ({elapsed:.1f} s, {calls} API calls): "
+            + ("; ".join(parts) or "no records")
+            + links
+        )
+
+    def dry_run_summary(self, elapsed: float, calls: int, reasons: dict[str, list[str]]) -> str:
+        parts = []
+        for stream in sorted(self._streams):
+            part = (
+                f"stream '{stream}': would create {self.totals.created[stream]}, would update "
+                f"{self.totals.updated[stream] + self.totals.unchanged[stream]}, would reject {self.rejected[stream]}"
+            )
+            if reasons.get(stream):
+                part += " (first: " + " | ".join(reasons[stream]) + ")"
+            parts.append(part)
+        return f"Dry run summary ({elapsed:.1f} s, {calls} API calls, nothing written): " + (
+            "; ".join(parts) or "no records"
+        )

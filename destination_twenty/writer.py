@@ -25,11 +25,14 @@ from destination_twenty.errors import ConfigError
 from destination_twenty.items import MAX_REQUEST_BYTES, Item, ItemBuilder, Rejection
 from destination_twenty.mapping import Mapper
 from destination_twenty.pipeline import TICK, Pipeline
+from destination_twenty.rejected import RejectedFile
+from destination_twenty.relations import Plan
 from destination_twenty.schema import ObjectSchema
 from destination_twenty.tally import Tally
 from destination_twenty.transforms import shorten
 
 PROGRESS_EVERY_SECONDS = 10.0
+DRY_RUN_REASONS_SHOWN = 5  # per stream, in the dry run's summary
 
 
 class SyncFailed(Exception):
@@ -68,6 +71,8 @@ class Writer:
         mapper: Mapper,
         schema: ObjectSchema | None,
         primary_keys: Mapping[str, Sequence[Sequence[str]]] | None = None,
+        deduped: set[str] | None = None,
+        relations: Plan | None = None,
     ):
         self.config = config
         self.client = client
@@ -82,8 +87,18 @@ class Writer:
             config.batch_size,
             self._stop,
             fail_fast=not config.partial_success,
+            dry_run=config.dry_run,
+            relations=relations,
         )
-        self._builder = ItemBuilder(config, mapper, schema, self.primary_keys, self._sender.is_partial)
+        self._builder = ItemBuilder(
+            config,
+            mapper,
+            schema,
+            self.primary_keys,
+            self._sender.is_partial,
+            deduped=deduped or set(),
+            lookups=relations.lookups if relations else (),
+        )
         self._pipeline = Pipeline(config.max_concurrent_requests)
         self._buffer = _Buffer()
         self._failure: _Failure | None = None  # the first failure, in input order
@@ -92,11 +107,30 @@ class Writer:
         self._descriptors: dict[str, tuple[str, str | None]] = {}  # stream key → (name, namespace)
         self._started = time.monotonic()
         self._last_progress = self._started
+        self._dry_run = config.dry_run
+        self._reasons: dict[str, list[str]] = {}  # dry run: the first reasons per stream
+        # Opened first, so a path that cannot be written fails the sync before anything is.
+        self._rejected_file = (
+            RejectedFile(config.rejected_records_path) if config.rejected_records_path else None
+        )
+
+    def matching_rules(self) -> list[str]:
+        """One LOG line per stream: which key a record is matched on in Twenty."""
+        return [
+            f"Stream '{stream}': {self._builder.matching_rule(stream)}"
+            for stream in sorted(self.primary_keys)
+        ]
 
     def run(
         self, messages: Iterable[protocol.Record | protocol.State | protocol.Unreadable]
     ) -> Iterator[dict]:
         try:
+            if self._dry_run:
+                yield protocol.log_message(
+                    "INFO",
+                    "Dry run: records are mapped, validated and looked up, nothing is written to Twenty, and no "
+                    "state is echoed, so the next real sync still sends every record.",
+                )
             try:
                 for message in messages:
                     if isinstance(message, protocol.Record):
@@ -120,6 +154,8 @@ class Writer:
         finally:
             self._stop.set()
             self._pipeline.close()
+            if self._rejected_file is not None:
+                self._rejected_file.close()
 
     # --- input ---------------------------------------------------------------------------------------
 
@@ -143,7 +179,7 @@ class Writer:
             # Queued like a finished batch, so it is counted against the right state; without partial success
             # it ends the sync once what came before has settled.
             self._pipeline.put(BatchResult(rejections=[built]))
-            if not self.config.partial_success:
+            if not self.config.partial_success and not self._dry_run:
                 self._stop_soon()
                 return
             yield from self._settle(self._pipeline.ready(block=False))
@@ -176,10 +212,11 @@ class Writer:
             if value is TICK:
                 yield from self._maybe_progress()
             elif isinstance(value, protocol.State):
-                if (
-                    not self._states_closed
-                ):  # after a failure, the platform resends from the last state echoed
+                # After a failure the platform resends from the last state echoed; a dry run echoes none.
+                if not self._states_closed and not self._dry_run:
                     written, rejected = self.tally.take_since_state(value.streams)
+                    if self._rejected_file is not None:
+                        self._rejected_file.sync()
                     yield protocol.state_with_stats(value, written, rejected)
             else:
                 yield from self._on_result(value)
@@ -187,9 +224,19 @@ class Writer:
     def _on_result(self, result: BatchResult) -> Iterator[dict]:
         for note in result.notes:
             yield protocol.log_message("INFO", note)
+        for warning in result.warnings:
+            yield protocol.log_message("WARN", warning)
         self.tally.add(result.counts)
+        self.tally.links += result.links
         for rejection in sorted(result.rejections, key=lambda r: r.seq):
             self.tally.reject(rejection.stream)
+            if self._dry_run:
+                reasons = self._reasons.setdefault(rejection.stream, [])
+                if len(reasons) < DRY_RUN_REASONS_SHOWN:
+                    reasons.append(self._describe(rejection))
+                continue
+            if self._rejected_file is not None:
+                self._rejected_file.add(self._rejected_entry(rejection))
             if self.config.partial_success:
                 yield self._trace(self._describe(rejection), rejection.stream, "system_error")
             elif self._failure is None:
@@ -232,6 +279,18 @@ class Writer:
         yield protocol.log_message("INFO", self.summary())
         raise SyncFailed(message)
 
+    def _rejected_entry(self, rejection: Rejection) -> dict[str, Any]:
+        name, namespace = self._descriptors.get(rejection.stream, (rejection.stream, None))
+        return {
+            "stream": name,
+            "namespace": namespace,
+            "position": rejection.position,
+            "data": rejection.data,
+            "field": rejection.field,
+            "reason": shorten(rejection.reason),
+            "twenty_message": shorten(rejection.message) if rejection.message else None,
+        }
+
     def _describe(self, rejection: Rejection) -> str:
         field_part = f", field '{rejection.field}'" if rejection.field else ""
         return (
@@ -260,4 +319,7 @@ class Writer:
         )
 
     def summary(self) -> str:
-        return self.tally.summary(time.monotonic() - self._started, self.client.stats.calls)
+        elapsed, calls = time.monotonic() - self._started, self.client.stats.calls
+        if not self._dry_run:
+            return self.tally.summary(elapsed, calls)
+        return self.tally.dry_run_summary(elapsed, calls, self._reasons)

@@ -49,6 +49,8 @@ EXPECTED_PROPERTIES = {
     "requests_per_minute",
     "max_concurrent_requests",
     "max_retry_seconds",
+    "dry_run",
+    "rejected_records_path",
 }
 EXPECTED_DEFAULTS = {
     "api_url": "https://api.twenty.com",
@@ -59,6 +61,7 @@ EXPECTED_DEFAULTS = {
     "requests_per_minute": 100,
     "max_concurrent_requests": 4,
     "max_retry_seconds": 300,
+    "dry_run": False,
 }
 EXPECTED_MODES = ["people", "companies", "opportunities", "notes", "tasks", "custom"]
 # Paths that must never end up in the image (tests, benchmarks, secrets, local environments).

@@ -1,0 +1,381 @@
+"""Links between records, by a key the warehouse has: a mapping field `<relation>.<field path on the target>`
+(`company.domainName.primaryLinkUrl` on people) sets the relation's join column (`companyId`) to the id of the
+one target record whose field equals the key; on notes and tasks, `targets.<target>.<field path>` links the note
+to the records found, through noteTargets / taskTargets rows.
+
+`plan` reads the workspace's metadata once and splits the column mapping into plain columns (for the mapper) and
+lookups; `Resolver` finds target ids for a whole batch at once, with a bounded per-sync cache.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from typing import Any
+
+from destination_twenty.config import ColumnMap
+from destination_twenty.errors import ConfigError
+from destination_twenty.mapping import normalize_url, text_form
+from destination_twenty.schema import UnknownField, find_object
+from destination_twenty.transforms import compile_transforms
+
+TARGETS_PREFIX = "targets."
+TARGET_ID_NAMESPACE = uuid.UUID("0b7f3c2a-5d8e-4f1a-9c6b-2e4d8a1f7c35")
+CACHE_KEYS = 100_000  # target keys remembered per sync (a few MB); older ones are looked up again
+PREFETCH_AT_MOST = 2_000  # a target object this small is read whole once (≤ 10 calls), not key by key
+PAGE = 200  # Twenty's page maximum on the recorded server
+_JUNCTION = {"notes": ("noteTargets", "note"), "tasks": ("taskTargets", "task")}
+_SAFE_IN_VALUE = frozenset(",[]()\"' ")
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One mapped column whose value is a key on another object."""
+
+    index: int  # position in column_mapping, for messages
+    column: str
+    field: str  # as mapped, e.g. company.domainName.primaryLinkUrl
+    relation: str  # the relation's name on the written object (or the target's, for note/task targets)
+    join_column: str  # set on the written object (relation) or on the junction row (target)
+    target: str  # plural of the object looked up, e.g. companies
+    target_singular: str
+    path: str  # field path on the target, e.g. domainName.primaryLinkUrl
+    leave_unset: bool  # a key that matches nothing leaves the relation unset instead of rejecting the record
+    is_target: bool  # a note/task target (a junction row), not a join column
+    convert: Callable[[Any], Any] = field(compare=False, hash=False, default=lambda v: v)
+
+    def normalise(self, value: Any) -> str | None:
+        """The key as Twenty compares it: emails lower-cased, link URLs as Twenty stores them."""
+        value = self.convert(value)
+        if value is None or value == "" or isinstance(value, (dict, list, bool)):
+            return None
+        text = text_form(value).strip()
+        sub = self.path.rpartition(".")[2]
+        if sub == "primaryEmail" or self.path == "id":
+            text = text.lower()
+        elif sub == "primaryLinkUrl":
+            text = normalize_url(text)
+        return text or None
+
+
+@dataclass(frozen=True)
+class Junction:
+    """Where note/task targets are written: noteTargets (noteId, personId …) or their v1.20 names."""
+
+    plural: str  # noteTargets
+    owner_column: str  # noteId
+
+
+@dataclass
+class Plan:
+    columns: list[ColumnMap]  # for the mapper
+    lookups: list[Lookup]
+    junction: Junction | None
+    problems: list[str]
+    notes: list[str]
+
+
+def plan(mapping: Sequence[ColumnMap], plural: str, objects: Sequence[Mapping[str, Any]] | None) -> Plan:
+    """Split the column mapping; without metadata (objects None) nothing can be looked up."""
+    result = Plan([], [], None, [], [])
+    raw = _raw_object(objects or [], plural)
+    relations = _many_to_one(raw) if raw else {}
+    junction_raw = None
+    if plural in _JUNCTION and objects:
+        junction_raw = _raw_object(objects, _JUNCTION[plural][0])
+    for index, column_map in enumerate(mapping):
+        head, _, rest = column_map.field.partition(".")
+        where = f"column_mapping[{index}] ({column_map.column} → {column_map.field})"
+        if column_map.field.startswith(TARGETS_PREFIX) and plural in _JUNCTION:
+            lookup = _target_lookup(index, column_map, plural, junction_raw, objects or [], where, result)
+            if lookup is not None:
+                result.lookups.append(lookup)
+            continue
+        if head not in relations or not rest:
+            result.columns.append(column_map)
+            continue
+        target_plural, target_singular = relations[head]
+        if rest == "id":  # a raw Twenty id: the join column takes it as it is
+            result.columns.append(ColumnMap(column_map.column, f"{head}Id", column_map.transforms))
+            continue
+        lookup = _lookup(
+            index,
+            column_map,
+            head,
+            f"{head}Id",
+            target_plural,
+            target_singular,
+            rest,
+            objects or [],
+            where,
+            result,
+        )
+        if lookup is not None:
+            result.lookups.append(lookup)
+    plain = {m.field for m in result.columns}
+    for lookup in result.lookups:
+        if not lookup.is_target and lookup.join_column in plain:
+            result.problems.append(
+                f"column_mapping[{lookup.index}] ({lookup.column} → {lookup.field}) and a column mapped to "
+                f"{lookup.join_column} both set the {lookup.relation}; keep one of them."
+            )
+    if objects is None and any(m.field.startswith(TARGETS_PREFIX) for m in mapping):
+        result.problems.append(
+            "note and task targets need the workspace's metadata, which this key may not read."
+        )
+    if any(lookup.is_target for lookup in result.lookups) and junction_raw is not None:
+        owner = _JUNCTION[plural][1]
+        owner_relation = next((name for name in _many_to_one(junction_raw) if _plain(name) == owner), owner)
+        result.junction = Junction(_JUNCTION[plural][0], f"{owner_relation}Id")
+    return result
+
+
+def _target_lookup(
+    index: int,
+    column_map: ColumnMap,
+    plural: str,
+    junction_raw: Mapping[str, Any] | None,
+    objects: Sequence[Mapping[str, Any]],
+    where: str,
+    result: Plan,
+) -> Lookup | None:
+    target, _, path = column_map.field[len(TARGETS_PREFIX) :].partition(".")
+    if junction_raw is None:
+        result.problems.append(
+            f"{where}: this workspace has no {_JUNCTION[plural][0]} object to link targets with."
+        )
+        return None
+    # v1.20 names the junction's relations targetPerson, targetCompany …; earlier versions person, company ….
+    relations = {_plain(name): (name, info) for name, info in _many_to_one(junction_raw).items()}
+    relations.pop(_JUNCTION[plural][1], None)
+    if target not in relations or not path:
+        close = get_close_matches(target, list(relations), n=3, cutoff=0.5)
+        hint = f" Closest: {', '.join(close)}." if close else f" Targets: {', '.join(sorted(relations))}."
+        result.problems.append(
+            f"{where}: '{target}' is not something a {plural[:-1]} can be linked to; use "
+            f"targets.<target>.<field>, e.g. targets.person.emails.primaryEmail.{hint}"
+        )
+        return None
+    name, (target_plural, target_singular) = relations[target]
+    return _lookup(
+        index,
+        column_map,
+        target,
+        f"{name}Id",
+        target_plural,
+        target_singular,
+        path,
+        objects,
+        where,
+        result,
+        True,
+    )
+
+
+def _lookup(
+    index: int,
+    column_map: ColumnMap,
+    relation: str,
+    join_column: str,
+    target_plural: str,
+    target_singular: str,
+    path: str,
+    objects: Sequence[Mapping[str, Any]],
+    where: str,
+    result: Plan,
+    is_target: bool = False,
+) -> Lookup | None:
+    schema = find_object(objects, target_plural)
+    if schema is None:
+        result.problems.append(f"{where}: the target object {target_plural} is not active in this workspace.")
+        return None
+    if path != "id":
+        try:
+            schema.resolve(path)
+        except UnknownField as exc:
+            result.problems.append(f"{where}: on {target_plural}, {exc.message}")
+            return None
+    if path not in schema.unique_paths:
+        result.notes.append(
+            f"{where}: {path} is not unique on {target_plural}, so two {target_plural} with the same value make "
+            "the link ambiguous and reject the record; a unique field (such as an email or domain) is safer."
+        )
+    try:
+        convert = compile_transforms(column_map.transforms)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return Lookup(
+        index=index,
+        column=column_map.column,
+        field=column_map.field,
+        relation=relation,
+        join_column=join_column,
+        target=target_plural,
+        target_singular=target_singular,
+        path=path,
+        leave_unset=column_map.if_not_found == "leave_unset",
+        is_target=is_target,
+        convert=convert,
+    )
+
+
+def target_row_id(owner_id: str, lookup: Lookup, target_id: str) -> str:
+    """A junction row's id from what it links: re-syncing the same note never duplicates its targets."""
+    return str(uuid.uuid5(TARGET_ID_NAMESPACE, f"{owner_id}\x1f{lookup.join_column}\x1f{target_id}"))
+
+
+class Resolver:
+    """Target ids by key, a batch at a time: one `GET` with an `[in]` filter per 200 distinct keys, none for keys
+    the cache knows; a small target object is read whole once. Shared by the pool threads."""
+
+    def __init__(self, client: Any):
+        self.client = client
+        self._cache: OrderedDict[tuple[str, str, str], tuple[str, ...]] = OrderedDict()
+        self._complete: set[tuple[str, str]] = (
+            set()
+        )  # (target, path) read whole: a key not cached matches nothing
+        self._sized: set[str] = set()
+        self._whole: dict[str, list[dict[str, Any]]] = {}  # small targets, read whole
+        self._lock = threading.Lock()
+
+    def ids(self, wanted: Iterable[tuple[Lookup, str]]) -> dict[tuple[str, str, str], tuple[str, ...]]:
+        by_field: dict[tuple[str, str], set[str]] = {}
+        lookups: dict[tuple[str, str], Lookup] = {}
+        for lookup, key in wanted:
+            by_field.setdefault((lookup.target, lookup.path), set()).add(key)
+            lookups[(lookup.target, lookup.path)] = lookup
+        found: dict[tuple[str, str, str], tuple[str, ...]] = {}
+        for (target, path), keys in by_field.items():
+            self._maybe_prefetch(lookups[(target, path)])
+            missing = []
+            with self._lock:
+                for key in keys:
+                    cached = self._cache.get((target, path, key))
+                    if cached is not None:
+                        self._cache.move_to_end((target, path, key))
+                        found[(target, path, key)] = cached
+                    elif (target, path) in self._complete:
+                        found[(target, path, key)] = ()
+                    else:
+                        missing.append(key)
+            if missing:
+                found.update(self._read(lookups[(target, path)], missing))
+        return found
+
+    def _maybe_prefetch(self, lookup: Lookup) -> None:
+        with self._lock:
+            first = lookup.target not in self._sized
+            self._sized.add(lookup.target)
+            rows = self._whole.get(lookup.target)
+            done = (lookup.target, lookup.path) in self._complete
+        if first:
+            total = self.client.count(lookup.target)
+            if total is not None and total <= PREFETCH_AT_MOST:
+                rows = self.client.find(lookup.target, None)
+                with self._lock:
+                    self._whole[lookup.target] = rows  # ≤ 2,000 rows, kept to answer other fields too
+        if rows is not None and not done:
+            self._remember(lookup, rows, keys=None)
+            with self._lock:
+                self._complete.add((lookup.target, lookup.path))
+
+    def _read(self, lookup: Lookup, keys: list[str]) -> dict[tuple[str, str, str], tuple[str, ...]]:
+        rows: list[dict[str, Any]] = []
+        plain = sorted(k for k in keys if not (_SAFE_IN_VALUE & set(k)))
+        for start in range(0, len(plain), PAGE):
+            rows.extend(
+                self.client.find(
+                    lookup.target, f"{lookup.path}[in]:[{','.join(plain[start : start + PAGE])}]"
+                )
+            )
+        for key in sorted(set(keys) - set(plain)):
+            # Twenty's filter parser splits an `in` list on commas and reads a quoted value whole, so a key
+            # with a comma, a bracket or a quote is looked up on its own, quoted.
+            quote = '"' if '"' not in key else "'"
+            if quote in key:
+                continue  # holds both quotes: cannot be written in a filter; it matches nothing
+            rows.extend(self.client.find(lookup.target, f"{lookup.path}[eq]:{quote}{key}{quote}"))
+        return self._remember(lookup, rows, keys)
+
+    def _remember(
+        self, lookup: Lookup, rows: list[dict[str, Any]], keys: Iterable[str] | None
+    ) -> dict[tuple[str, str, str], tuple[str, ...]]:
+        grouped: dict[str, list[str]] = {}
+        for row in rows:
+            value = _dig(row, lookup.path)
+            key = lookup.normalise(value) if value is not None else None
+            if key is not None and isinstance(row.get("id"), str):
+                grouped.setdefault(key, []).append(row["id"])
+        found = {(lookup.target, lookup.path, key): tuple(sorted(set(ids))) for key, ids in grouped.items()}
+        for key in keys or ():
+            found.setdefault((lookup.target, lookup.path, key), ())
+        with self._lock:
+            for cache_key, ids in found.items():
+                if ids:  # a key that matched nothing now may exist by the next batch: never cache a miss
+                    self._cache[cache_key] = ids
+                    self._cache.move_to_end(cache_key)
+            while len(self._cache) > CACHE_KEYS:
+                self._cache.popitem(last=False)
+        return found
+
+
+def describe_missing(lookup: Lookup, key: str) -> str:
+    return f"no {lookup.target_singular} with {lookup.path} {key} (column '{lookup.column}', {lookup.field})"
+
+
+def describe_ambiguous(lookup: Lookup, key: str, ids: Sequence[str]) -> str:
+    return (
+        f"{len(ids)} {lookup.target} have {lookup.path} {key} ({', '.join(ids)}), so the {lookup.relation} link "
+        f"is ambiguous (column '{lookup.column}'); map a unique field of {lookup.target} instead"
+    )
+
+
+def _raw_object(objects: Sequence[Mapping[str, Any]], plural: str) -> Mapping[str, Any] | None:
+    for obj in objects:
+        if (
+            isinstance(obj, Mapping)
+            and obj.get("namePlural") == plural
+            and obj.get("isActive", True) is not False
+        ):
+            return obj
+    return None
+
+
+def _many_to_one(raw: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """MANY_TO_ONE relations of an object: name → (target plural, target singular)."""
+    result = {}
+    for f in raw.get("fields") or ():
+        if not isinstance(f, Mapping) or f.get("type") not in ("RELATION", "MORPH_RELATION"):
+            continue
+        if f.get("isActive", True) is False:
+            continue
+        relation = f.get("relation") if isinstance(f.get("relation"), Mapping) else {}
+        kind = relation.get("type") or (f.get("settings") or {}).get("relationType")
+        target = (
+            relation.get("targetObjectMetadata")
+            if isinstance(relation.get("targetObjectMetadata"), Mapping)
+            else {}
+        )
+        if str(kind).upper() == "MANY_TO_ONE" and target.get("namePlural"):
+            result[str(f["name"])] = (str(target["namePlural"]), str(target.get("nameSingular") or ""))
+    return result
+
+
+def _plain(name: str) -> str:
+    """targetPerson → person (v1.20 junction names), person → person."""
+    if name.startswith("target") and len(name) > 6 and name[6].isupper():
+        return name[6].lower() + name[7:]
+    return name
+
+
+def _dig(row: Mapping[str, Any], path: str) -> Any:
+    value: Any = row
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value

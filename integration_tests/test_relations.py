@@ -1,0 +1,120 @@
+"""Links by a key the warehouse has (issue 11): people at companies, notes on the records they are about."""
+
+import requests
+
+from integration_tests.conftest import catalog_for, config_for, record, run_connector, state
+
+
+def post(emulator, plural, body):
+    response = requests.post(
+        f"{emulator.url}/rest/{plural}",
+        json=body,
+        headers={"Authorization": f"Bearer {emulator.api_key}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return next(iter(response.json()["data"].values()))["id"]
+
+
+def companies(emulator):
+    return {
+        "acme": post(
+            emulator, "companies", {"name": "Acme", "domainName": {"primaryLinkUrl": "https://acme.example"}}
+        ),
+        "twin1": post(
+            emulator, "companies", {"name": "Twin", "domainName": {"primaryLinkUrl": "https://t1.example"}}
+        ),
+        "twin2": post(
+            emulator, "companies", {"name": "Twin", "domainName": {"primaryLinkUrl": "https://t2.example"}}
+        ),
+    }
+
+
+def company_reads(emulator):
+    return [r for r in emulator.requests() if r["method"] == "GET" and r["path"] == "/rest/companies"]
+
+
+def test_people_are_linked_to_companies_by_domain(emulator, tmp_path):
+    ids = companies(emulator)
+    mapping = [
+        {"column": "email", "field": "emails.primaryEmail"},
+        {"column": "domain", "field": "company.domainName.primaryLinkUrl"},
+        {"column": "company_name", "field": "company.name"},
+    ]
+    rows = [{"email": f"p{n}@rel.example", "domain": "HTTPS://Acme.example/"} for n in range(50)]
+    rows += [
+        {"email": "lost@rel.example", "domain": "https://nope.example"},
+        {"email": "twin@rel.example", "company_name": "Twin"},
+    ]
+    messages = [record("people", row) for row in rows] + [state("people", 1, 1)]
+    config = config_for(emulator, "people", column_mapping=mapping, partial_success=True)
+    run = run_connector(["write"], tmp_path, config, catalog_for("people"), messages)
+    assert run.returncode == 0, run.stdout
+    people = {p["emails"]["primaryEmail"]: p for p in emulator.records("people")}
+    assert len(people) == 50 and all(p["companyId"] == ids["acme"] for p in people.values())
+    reasons = {e["message"].split(" was rejected")[0]: e["message"] for e in run.errors}
+    assert (
+        "no company with domainName.primaryLinkUrl https://nope.example"
+        in reasons["Record 51 of stream 'people'"]
+    )
+    twin = reasons["Record 52 of stream 'people'"]
+    assert "ambiguous" in twin and ids["twin1"] in twin and ids["twin2"] in twin
+    assert any("name is not unique on companies" in line for line in run.logs)
+    assert len(company_reads(emulator)) <= 2  # a small target object is read whole once, not per record
+
+
+def test_a_missing_company_can_leave_the_link_unset(emulator, tmp_path):
+    mapping = [
+        {"column": "email", "field": "emails.primaryEmail"},
+        {"column": "domain", "field": "company.domainName.primaryLinkUrl", "if_not_found": "leave_unset"},
+    ]
+    messages = [record("people", {"email": "solo@rel.example", "domain": "https://nope.example"})]
+    run = run_connector(
+        ["write"],
+        tmp_path,
+        config_for(emulator, "people", column_mapping=mapping),
+        catalog_for("people"),
+        messages,
+    )
+    assert run.returncode == 0, run.stdout
+    (person,) = emulator.records("people")
+    assert person["companyId"] is None
+    warnings = [m["log"]["message"] for m in run.of_type("LOG") if m["log"]["level"] == "WARN"]
+    assert any("without a link" in w and "https://nope.example" in w for w in warnings)
+
+
+def test_notes_are_attached_to_people_and_companies_once(emulator, tmp_path):
+    ids = companies(emulator)
+    person = post(emulator, "people", {"emails": {"primaryEmail": "ada@rel.example"}})
+    mapping = [
+        {"column": "title", "field": "title"},
+        {"column": "who", "field": "targets.person.emails.primaryEmail"},
+        {"column": "where", "field": "targets.company.domainName.primaryLinkUrl"},
+    ]
+    messages = [
+        record("memos", {"title": "Call", "who": "ADA@rel.example", "where": "https://acme.example"}),
+        record("memos", {"title": "Email", "who": "ada@rel.example"}),
+        state("memos", 2, 1),
+    ]
+    config = config_for(emulator, "notes", column_mapping=mapping)
+    catalog = catalog_for("memos", primary_key=[["title"]])
+    for _ in range(2):  # a re-sync upserts the same target rows
+        run = run_connector(["write"], tmp_path, config, catalog, messages)
+        assert run.returncode == 0, run.stdout
+        assert any("3 note/task targets linked" in line for line in run.logs)
+    notes = {n["title"]: n["id"] for n in emulator.records("notes")}
+    targets = sorted(
+        (t["noteId"], t.get("personId") or "", t.get("companyId") or "")
+        for t in emulator.records("noteTargets")
+        if not t.get("deletedAt")
+    )
+    assert targets == sorted(
+        [(notes["Call"], person, ""), (notes["Call"], "", ids["acme"]), (notes["Email"], person, "")]
+    )
+
+
+def test_check_names_an_unknown_field_on_the_target(emulator, tmp_path):
+    mapping = [{"column": "domain", "field": "company.domian.primaryLinkUrl"}]
+    run = run_connector(["check"], tmp_path, config_for(emulator, "people", column_mapping=mapping))
+    assert run.status["status"] == "FAILED"
+    assert "on companies" in run.status["message"] and "domainName" in run.status["message"]
