@@ -15,7 +15,7 @@ from typing import Any
 
 from destination_twenty.client import TwentyClient
 from destination_twenty.errors import DataError
-from destination_twenty.mapping import unique_keys
+from destination_twenty.keys import unique_keys
 from destination_twenty.schema import ObjectSchema
 
 _MAX_RECORDS = re.compile(r"Maximum number of records to upsert is (\d+)")

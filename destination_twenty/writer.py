@@ -23,7 +23,8 @@ from destination_twenty.batch import BatchResult, BatchSender, Item, Rejection
 from destination_twenty.client import TwentyClient
 from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import ConfigError, RecordRejected
-from destination_twenty.mapping import Mapper, unique_keys
+from destination_twenty.keys import unique_keys
+from destination_twenty.mapping import Mapper
 from destination_twenty.schema import ObjectSchema
 from destination_twenty.transforms import shorten
 

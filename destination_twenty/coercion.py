@@ -1,0 +1,407 @@
+"""Per-type value coercion: one function per Twenty field type (and composite sub-field), chosen once when the
+mapper is built, turning a source value into what Twenty accepts, or raising RecordRejected with the reason.
+
+The real server fails a whole batch for one bad record (and answers some bad values with a 500), so a value it
+would refuse is refused here, before any request.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from destination_twenty.errors import RecordRejected
+from destination_twenty.keys import normalize_url
+from destination_twenty.schema import COMPOSITE_SUBFIELDS, FieldInfo
+from destination_twenty.transforms import describe_value as _describe
+from destination_twenty.transforms import text_form, to_decimal, to_micros, yesno_to_bool
+
+Convert = Callable[[Any], Any]
+
+EMPTY_CONTAINERS = (str, list, dict)
+
+_DATE_TIME_RE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?)?"
+)
+_DATE_TIME_EXPECTED = "an ISO 8601 date-time such as 2026-01-15T10:00:00Z or a date such as 2026-01-15"
+_CURRENCY_RE = re.compile(r"[A-Z]{3}")
+_RATINGS = tuple(f"RATING_{n}" for n in range(1, 6))
+
+
+def chain(transform: Convert, coerce: Convert) -> Convert:
+
+    def convert(value: Any) -> Any:
+        value = transform(value)
+        return None if value is None or value == "" else coerce(value)
+
+    return convert
+
+
+def reject(reason: str) -> Any:
+    raise RecordRejected(reason)
+
+
+def schemaless_value(value: Any) -> Any:
+    """Without metadata, nested composites lose their empty sub-fields and amountMicros still becomes micros."""
+    if isinstance(value, dict):
+        return _clean_dict(value)
+    return value
+
+
+def _clean_dict(value: dict[str, Any]) -> dict[str, Any]:
+    result = {}
+    for key, item in value.items():
+        if item is None:
+            continue
+        if key == "amountMicros":
+            item = micros(item)
+        elif isinstance(item, dict):
+            item = _clean_dict(item)
+        if type(item) in EMPTY_CONTAINERS and not item:
+            continue
+        result[key] = item
+    return result
+
+
+def field_coercer(info: FieldInfo) -> Convert:
+    """The conversion for a value mapped to a whole field."""
+    kind = info.type
+    if kind in ("RICH_TEXT_V2", "RICH_TEXT"):
+        return _rich_text(info)
+    if kind in COMPOSITE_SUBFIELDS:
+        return _composite(info)
+    if kind == "SELECT":
+        return _select(info)
+    if kind == "MULTI_SELECT":
+        return _multi_select(info)
+    simple = _SCALARS.get(kind)
+    if simple is not None:
+        return simple
+    return _pass_through
+
+
+def subfield_coercer(info: FieldInfo, sub: str) -> Convert:
+    special = _SUBFIELDS.get((info.type, sub))
+    if special is not None:
+        return special
+    if info.type == "ACTOR" and sub == "workspaceMemberId":
+        return _uuid
+    if info.type == "ACTOR" and sub == "context":
+        return _raw_json
+    return _text
+
+
+def _composite(info: FieldInfo) -> Convert:
+    subfields = COMPOSITE_SUBFIELDS[info.type]
+    coercers = {sub: subfield_coercer(info, sub) for sub in subfields}
+    hint = f"{info.name}.{subfields[0]}"
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, dict):
+            return reject(
+                f"{info.type} field {info.name} expects an object with {', '.join(subfields)}; "
+                f"map the column to a sub-field such as {hint}; got {_describe(value)}"
+            )
+        result = {}
+        for key, item in value.items():
+            coerce = coercers.get(key)
+            if coerce is None:
+                return reject(
+                    f'field "{info.name}" ({info.type}) has no sub-field "{key}"; it has {", ".join(subfields)}'
+                )
+            if item is None or item == "":
+                continue
+            item = coerce(item)
+            if item is None or (type(item) in EMPTY_CONTAINERS and not item):
+                continue
+            result[key] = item
+        return result
+
+    return convert
+
+
+def _rich_text(info: FieldInfo) -> Convert:
+    as_composite = _composite(info)
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, str):
+            return {"markdown": value} if value else None
+        return as_composite(value)
+
+    return convert
+
+
+def _select(info: FieldInfo) -> Convert:
+    if not info.options:
+        return _text
+    lookup = _option_lookup(info)
+    exact = frozenset(info.options)
+    listed = ", ".join(info.options)
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, str) and value in exact:
+            return value
+        text = text_form(value).strip()
+        if not text:
+            return None
+        found = lookup.get(text.lower())
+        if found is None:
+            return reject(f"expected one of {listed} (or their labels, any case), got {_describe(value)}")
+        return found
+
+    return convert
+
+
+def _multi_select(info: FieldInfo) -> Convert:
+    one = _select(info)
+
+    def convert(value: Any) -> Any:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            return reject(f"expected a list of options or a comma-separated string, got {_describe(items)}")
+        result = []
+        for item in items:
+            if item is None:
+                continue
+            chosen = one(item)
+            if chosen is not None and chosen not in result:
+                result.append(chosen)
+        return result
+
+    return convert
+
+
+def _option_lookup(info: FieldInfo) -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    # Values win over labels: a label that spells another option's value must not hide that option.
+    labels = info.option_labels if len(info.option_labels) == len(info.options) else info.options
+    for value, label in zip(info.options, labels, strict=True):
+        lookup.setdefault(label.strip().lower(), value)
+    for value in info.options:
+        lookup[value.lower()] = value
+    return lookup
+
+
+def _pass_through(value: Any) -> Any:
+    return value
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list, tuple)):
+        return reject(f"expected text, got {_describe(value)}")
+    return text_form(value)
+
+
+def _number(value: Any) -> Any:
+    if type(value) is int or (type(value) is float and math.isfinite(value)):
+        return value
+    if isinstance(value, str) and not value.strip():
+        return None
+    exact = to_decimal(value)  # rejects booleans, NaN, infinities, objects and non-numeric text
+    if exact == exact.to_integral_value():
+        return int(exact)
+    return float(exact)
+
+
+def _numeric(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        to_decimal(text)
+        return text
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        to_decimal(value)  # rejects NaN and infinities
+        return value
+    return text_form(to_decimal(value))
+
+
+def micros(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return to_micros(value)
+
+
+def _boolean(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return yesno_to_bool(value)
+
+
+def _rating(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip().upper()
+        if not text:
+            return None
+        if text in _RATINGS:
+            return text
+    if not isinstance(value, bool):
+        try:
+            number = to_decimal(value)
+        except RecordRejected:
+            number = None
+        if number is not None and number in (1, 2, 3, 4, 5):
+            return f"RATING_{int(number)}"
+    return reject(f"expected a rating 1 to 5 or RATING_1 to RATING_5, got {_describe(value)}")
+
+
+def _uuid(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if len(text) == 36:
+            try:
+                return str(uuid.UUID(text))
+            except ValueError:
+                pass
+    return reject(f"expected a UUID such as 123e4567-e89b-42d3-a456-426614174000, got {_describe(value)}")
+
+
+def _parse_date_time(value: Any) -> tuple[datetime, bool] | None:
+    """(UTC datetime, had a time part), or None when the value is not ISO 8601 or not a real date."""
+    if not isinstance(value, str):
+        return None
+    match = _DATE_TIME_RE.fullmatch(value.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    tz = timezone.utc
+    if offset and offset not in ("Z", "z"):
+        digits = offset[1:].replace(":", "")
+        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+        try:
+            tz = timezone(-delta if offset[0] == "-" else delta)
+        except ValueError:
+            return None
+    try:
+        moment = datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micros, tz
+        )
+        return moment.astimezone(timezone.utc), hour is not None
+    except (ValueError, OverflowError):
+        return None
+
+
+def _date_time(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    parsed = _parse_date_time(value)
+    if parsed is None:
+        return reject(f"expected {_DATE_TIME_EXPECTED}, got {_describe(value)}")
+    moment = parsed[0]
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _date(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        # The calendar date as written: a date has no time zone to convert.
+        if _parse_date_time(text) is not None:
+            return text[:10]
+    return reject(f"expected a date such as 2026-01-15 (YYYY-MM-DD), got {_describe(value)}")
+
+
+def _raw_json(value: Any) -> Any:
+    if isinstance(value, (dict, list, str)):
+        return value
+    return reject(f"expected a JSON object, array or string, got {_describe(value)}")
+
+
+def _array(value: Any) -> Any:
+    items = [value] if not isinstance(value, (list, tuple)) else value
+    result = []
+    for item in items:
+        if item is None:
+            continue
+        text = _text(item)
+        if text != "":
+            result.append(text)
+    return result
+
+
+def _email(value: Any) -> Any:
+    return _text(value).strip().lower()
+
+
+def _email_list(value: Any) -> Any:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        return reject(f"expected a list of emails or a comma-separated string, got {_describe(items)}")
+    return [email for email in (_email(item) for item in items if item is not None) if email]
+
+
+def _link_url(value: Any) -> Any:
+    return normalize_url(_text(value))
+
+
+def _secondary_links(value: Any) -> Any:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        return reject(f"expected a list of links, got {_describe(items)}")
+    result = []
+    for item in items:
+        if isinstance(item, dict):
+            url = item.get("url")
+            result.append({**item, "url": normalize_url(url) if isinstance(url, str) else url})
+        elif item is not None and text_form(item).strip():
+            result.append({"url": normalize_url(text_form(item)), "label": ""})
+    return result
+
+
+def _currency_code(value: Any) -> Any:
+    code = _text(value).strip().upper()
+    if code and not _CURRENCY_RE.fullmatch(code):
+        return reject(
+            f"expected a 3-letter ISO 4217 currency code such as USD or EUR, got {_describe(value)}"
+        )
+    return code
+
+
+def _blocknote(value: Any) -> Any:
+    return value if isinstance(value, str) else text_form(value)
+
+
+def _upper_text(value: Any) -> Any:
+    return _text(value).strip().upper()
+
+
+_SCALARS: dict[str, Convert] = {
+    "TEXT": _text,
+    "NUMBER": _number,
+    "POSITION": _number,
+    "NUMERIC": _numeric,
+    "BOOLEAN": _boolean,
+    "RATING": _rating,
+    "UUID": _uuid,
+    "DATE_TIME": _date_time,
+    "DATE": _date,
+    "RAW_JSON": _raw_json,
+    "ARRAY": _array,
+}
+
+_SUBFIELDS: dict[tuple[str, str], Convert] = {
+    ("EMAILS", "primaryEmail"): _email,
+    ("EMAILS", "additionalEmails"): _email_list,
+    ("LINKS", "primaryLinkUrl"): _link_url,
+    ("LINKS", "secondaryLinks"): _secondary_links,
+    ("PHONES", "primaryPhoneCountryCode"): _upper_text,
+    ("PHONES", "additionalPhones"): _raw_json,
+    ("CURRENCY", "amountMicros"): micros,
+    ("CURRENCY", "currencyCode"): _currency_code,
+    ("ADDRESS", "addressLat"): _number,
+    ("ADDRESS", "addressLng"): _number,
+    ("ACTOR", "source"): _upper_text,
+    ("RICH_TEXT_V2", "blocknote"): _blocknote,
+    ("RICH_TEXT", "blocknote"): _blocknote,
+}
