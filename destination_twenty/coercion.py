@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from destination_twenty.errors import RecordRejected
-from destination_twenty.keys import normalize_url
+from destination_twenty.keys import normalize_url_strict
 from destination_twenty.schema import COMPOSITE_SUBFIELDS, FieldInfo
 from destination_twenty.transforms import describe_value as _describe
 from destination_twenty.transforms import text_form, to_decimal, to_micros, yesno_to_bool
@@ -47,7 +47,8 @@ def reject(reason: str) -> Any:
 
 
 def schemaless_value(value: Any) -> Any:
-    """Without metadata, nested composites lose their empty sub-fields and amountMicros still becomes micros."""
+    """Without metadata, nested composites lose their empty sub-fields, amountMicros still becomes micros and a
+    primaryLinkUrl is still checked and normalised (the sub-field names are Twenty's own)."""
     if isinstance(value, dict):
         return _clean_dict(value)
     return value
@@ -60,6 +61,8 @@ def _clean_dict(value: dict[str, Any]) -> dict[str, Any]:
             continue
         if key == "amountMicros":
             item = micros(item)
+        elif key == "primaryLinkUrl" and item != "":
+            item = link_url(item)
         elif isinstance(item, dict):
             item = _clean_dict(item)
         if type(item) in EMPTY_CONTAINERS and not item:
@@ -341,8 +344,13 @@ def _email_list(value: Any) -> Any:
     return [email for email in (_email(item) for item in items if item is not None) if email]
 
 
-def _link_url(value: Any) -> Any:
-    return normalize_url(_text(value))
+def link_url(value: Any) -> Any:
+    """A link as Twenty stores it; one that cannot be parsed (`https://[::1`) rejects the record."""
+    text = _text(value)
+    try:
+        return normalize_url_strict(text)
+    except ValueError as exc:
+        return reject(f"expected a link such as https://example.com, got {_describe(text)} ({exc})")
 
 
 def _secondary_links(value: Any) -> Any:
@@ -353,9 +361,9 @@ def _secondary_links(value: Any) -> Any:
     for item in items:
         if isinstance(item, dict):
             url = item.get("url")
-            result.append({**item, "url": normalize_url(url) if isinstance(url, str) else url})
+            result.append({**item, "url": link_url(url) if isinstance(url, str) else url})
         elif item is not None and text_form(item).strip():
-            result.append({"url": normalize_url(text_form(item)), "label": ""})
+            result.append({"url": link_url(text_form(item)), "label": ""})
     return result
 
 
@@ -393,7 +401,7 @@ _SCALARS: dict[str, Convert] = {
 _SUBFIELDS: dict[tuple[str, str], Convert] = {
     ("EMAILS", "primaryEmail"): _email,
     ("EMAILS", "additionalEmails"): _email_list,
-    ("LINKS", "primaryLinkUrl"): _link_url,
+    ("LINKS", "primaryLinkUrl"): link_url,
     ("LINKS", "secondaryLinks"): _secondary_links,
     ("PHONES", "primaryPhoneCountryCode"): _upper_text,
     ("PHONES", "additionalPhones"): _raw_json,

@@ -13,6 +13,7 @@ from destination_twenty.coercion import (
     Convert,
     chain,
     field_coercer,
+    link_url,
     micros,
     reject,
     schemaless_value,
@@ -24,9 +25,10 @@ from destination_twenty.errors import ConfigError, RecordRejected
 # Re-exported so that code written against the unsplit module (a branch merged later) still imports.
 from destination_twenty.keys import normalize_url, unique_keys  # noqa: F401
 from destination_twenty.schema import COMPOSITE_SUBFIELDS, ObjectSchema, UnknownField
-from destination_twenty.transforms import compile_transforms
+from destination_twenty.transforms import compile_transforms, describe_value, shorten
 
 _IGNORED_PREFIXES = ("_airbyte_", "_ab_")
+_VALUE_ERRORS = (ValueError, TypeError, ArithmeticError)
 
 
 class Mapper:
@@ -111,6 +113,10 @@ class Mapper:
                 value = convert(value)
             except RecordRejected as exc:
                 raise RecordRejected(exc.reason, field=path) from None
+            except (
+                _VALUE_ERRORS
+            ) as exc:  # a value no coercer foresaw is that record's problem, never the sync's
+                raise RecordRejected(_unforeseen(value, exc), field=path) from None
             if value is None or (type(value) in EMPTY_CONTAINERS and not value):
                 continue
             _put(payload, top, sub, value, path)
@@ -132,6 +138,10 @@ class Mapper:
                 value = convert(value)
             except RecordRejected as exc:
                 raise RecordRejected(exc.reason, field=key) from None
+            except (
+                _VALUE_ERRORS
+            ) as exc:  # a value no coercer foresaw is that record's problem, never the sync's
+                raise RecordRejected(_unforeseen(value, exc), field=key) from None
             if value is None or (type(value) in EMPTY_CONTAINERS and not value):
                 continue
             _put(payload, top, sub, value, key)
@@ -146,8 +156,11 @@ class Mapper:
         """Split a field path and choose its value conversion once; an unknown field becomes a problem."""
         top, _, sub = path.partition(".")
         if self.schema is None:
-            if sub.rpartition(".")[2] == "amountMicros":
+            last = sub.rpartition(".")[2]
+            if last == "amountMicros":
                 return top, sub, micros
+            if last == "primaryLinkUrl":
+                return top, sub, link_url
             return top, sub or None, schemaless_value
         try:
             info, sub_name = self.schema.resolve(path)
@@ -204,3 +217,7 @@ def _put(payload: dict[str, Any], top: str, sub: str | None, value: Any, path: s
         raise RecordRejected(
             f'"{top}" already has a plain value, so {path} cannot be added to it', field=path
         )
+
+
+def _unforeseen(value: Any, exc: Exception) -> str:
+    return shorten(f"the value {describe_value(value)} cannot be sent: {type(exc).__name__}: {exc}", 300)

@@ -620,3 +620,19 @@ def test_unique_keys_match_after_mapping(people):
 def test_normalize_url_is_idempotent(url):
     once = normalize_url(url)
     assert normalize_url(once) == once or once.endswith("/")
+
+
+@pytest.mark.parametrize("schema_name", ["companies", None])
+@pytest.mark.parametrize("url", ["https://[::1", "http://[::1/x", "https://a.example:99999"])
+def test_a_malformed_link_rejects_the_record_naming_field_and_value(request, schema_name, url):
+    schema = request.getfixturevalue(schema_name) if schema_name else None
+    reason = rejected(schema, "domainName.primaryLinkUrl", url)
+    assert url in reason and "link" in reason
+    with pytest.raises(RecordRejected) as err:
+        Mapper([], schema).map({"domainName": {"primaryLinkUrl": url}})
+    assert err.value.field == "domainName" and url in err.value.reason
+
+
+def test_secondary_links_are_checked_too(companies):
+    reason = rejected(companies, "domainName.secondaryLinks", ["https://ok.example", "https://[::1"])
+    assert "https://[::1" in reason
