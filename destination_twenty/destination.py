@@ -25,6 +25,7 @@ from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
 
 from destination_twenty import protocol
 from destination_twenty.client import TwentyClient
+from destination_twenty.columns import check_columns
 from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import (
     AuthenticationError,
@@ -80,6 +81,8 @@ class DestinationTwenty(Destination):
         twenty_config = TwentyConfig.from_mapping(config)
         update_secrets([twenty_config.api_key])
         primary_keys = check_catalog(configured_catalog)
+        for warning in check_columns(configured_catalog, twenty_config.column_mapping):  # before any request
+            yield protocol.log_message("WARN", warning)
         client = TwentyClient(twenty_config, timeout=_timeout(config))
         try:
             schema, mapper, warnings = prepare(twenty_config, client)

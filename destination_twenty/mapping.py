@@ -19,6 +19,7 @@ from destination_twenty.coercion import (
     schemaless_value,
     subfield_coercer,
 )
+from destination_twenty.columns import Reader, column_reader
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError, RecordRejected
 
@@ -38,8 +39,8 @@ class Mapper:
         self.mapping = tuple(mapping)
         self.schema = schema
         self._problems: list[str] = []
-        # (column, top-level key, sub-field or None, convert, field path)
-        self._plan: list[tuple[str, str, str | None, Convert, str]] = []
+        # (column reader, top-level key, sub-field or None, convert, field path)
+        self._plan: list[tuple[Reader, str, str | None, Convert, str]] = []
         for i, column_map in enumerate(self.mapping):
             try:
                 transform = compile_transforms(column_map.transforms)
@@ -49,7 +50,7 @@ class Mapper:
                 ) from None
             top, sub, coerce = self._compile_path(column_map.field, i, column_map.column)
             convert = chain(transform, coerce) if column_map.transforms else coerce
-            self._plan.append((column_map.column, top, sub, convert, column_map.field))
+            self._plan.append((column_reader(column_map.column), top, sub, convert, column_map.field))
         self._problems.extend(self._overlaps())
         self._identity: dict[str, tuple[str, str | None, Convert] | None] = {}
 
@@ -105,8 +106,8 @@ class Mapper:
         if not self._plan:
             return self._map_identity(data)
         payload: dict[str, Any] = {}
-        for column, top, sub, convert, path in self._plan:
-            value = data.get(column)
+        for read, top, sub, convert, path in self._plan:
+            value = read(data)
             if value is None or value == "":
                 continue
             try:

@@ -52,3 +52,85 @@ def test_a_malformed_link_without_partial_success_ends_as_a_data_error_not_a_cra
     assert "Unexpected error" not in error["message"]
     assert [s["id"] for s in run.states] == [1]
     assert [c["name"] for c in emulator.records("companies")] == ["Before"]
+
+
+FAKER_USERS = {
+    "id": {"type": "integer"},
+    "email": {"type": "string"},
+    "telephone": {"type": ["null", "string"]},
+    "address": {
+        "type": ["null", "object"],
+        "properties": {"city": {"type": "string"}, "state": {"type": "string"}, "country_code": {}},
+    },
+    "occupations": {"type": "array", "items": {"type": "string"}},
+    "name.first": {"type": "string"},
+}
+
+
+def test_dotted_columns_read_nested_objects_and_array_items(emulator, tmp_path):
+    """Issue 10, item 1: `address.city` used to pass check and write every city empty."""
+    mapping = [
+        {"column": "email", "field": "emails.primaryEmail"},
+        {"column": "address.city", "field": "city"},
+        {"column": "occupations.0", "field": "jobTitle"},
+        {"column": "name.first", "field": "name.firstName"},  # the literal dotted key wins
+    ]
+    messages = [
+        record(
+            "users",
+            {
+                "email": "ada@nested.example",
+                "address": {"city": "London", "state": "LND"},
+                "occupations": ["Mathematician", "Writer"],
+                "name.first": "Ada",
+                "name": {"first": "not this"},
+            },
+        ),
+        record("users", {"email": "bob@nested.example", "address": None, "occupations": []}),
+        state("users", 2),
+    ]
+    config = config_for(emulator, "people", column_mapping=mapping)
+    run = run_connector(["write"], tmp_path, config, _catalog("users", FAKER_USERS), messages)
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert not any("lists no properties" in line for line in run.logs)
+    stored = {p["emails"]["primaryEmail"]: p for p in emulator.records("people")}
+    assert (stored["ada@nested.example"]["city"], stored["ada@nested.example"]["jobTitle"]) == (
+        "London",
+        "Mathematician",
+    )
+    assert stored["ada@nested.example"]["name"]["firstName"] == "Ada"
+    # In the schema but absent (or null) in the record: an empty value, as before.
+    assert (stored["bob@nested.example"]["city"], stored["bob@nested.example"]["jobTitle"]) == ("", "")
+
+
+def test_a_misspelled_column_ends_the_sync_before_any_write(emulator, tmp_path):
+    """Issue 10, item 2: a column no stream has is a config_error naming column, stream and closest names."""
+    mapping = [
+        {"column": "email", "field": "emails.primaryEmail"},
+        {"column": "adress.city", "field": "city"},
+    ]
+    config = config_for(emulator, "people", column_mapping=mapping)
+    messages = [record("users", {"email": "x@typo.example", "address": {"city": "Paris"}}), state("users", 1)]
+    run = run_connector(["write"], tmp_path, config, _catalog("users", FAKER_USERS), messages)
+    assert run.returncode == 1
+    (error,) = run.errors
+    assert error["failure_type"] == "config_error"
+    message = error["message"]
+    assert '"adress.city"' in message and "stream 'users'" in message and "closest: address.city" in message
+    assert run.states == []
+    assert emulator.records("people") == []
+    assert emulator.requests() == []  # refused before even reading the metadata
+
+
+def test_a_stream_whose_schema_lists_no_properties_gets_a_warning(emulator, tmp_path):
+    mapping = [
+        {"column": "email", "field": "emails.primaryEmail"},
+        {"column": "adress.city", "field": "city"},
+    ]
+    config = config_for(emulator, "people", column_mapping=mapping)
+    messages = [record("users", {"email": "w@warn.example"}), state("users", 1)]
+    run = run_connector(["write"], tmp_path, config, _catalog("users", None), messages)
+    assert run.returncode == 0, run.stdout[-2000:]
+    warns = [m["log"]["message"] for m in run.of_type("LOG") if m["log"]["level"] == "WARN"]
+    assert any("Stream 'users' lists no properties" in w for w in warns), warns
+    assert [p["emails"]["primaryEmail"] for p in emulator.records("people")] == ["w@warn.example"]
