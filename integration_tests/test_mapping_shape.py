@@ -134,3 +134,34 @@ def test_a_stream_whose_schema_lists_no_properties_gets_a_warning(emulator, tmp_
     warns = [m["log"]["message"] for m in run.of_type("LOG") if m["log"]["level"] == "WARN"]
     assert any("Stream 'users' lists no properties" in w for w in warns), warns
     assert [p["emails"]["primaryEmail"] for p in emulator.records("people")] == ["w@warn.example"]
+
+
+def test_dates_a_warehouse_sends_are_written_as_twenty_stores_them(emulator, tmp_path):
+    """Issue 10, item 5: only ISO 8601 was accepted, and a year before 1000 went out with three digits."""
+    sent = {
+        "space": "2026-01-15 10:00:00",  # naive: UTC
+        "zoned": "2026-01-15T10:00:00+02:00",
+        "epoch_s": 1768471200,
+        "epoch_ms": 1768471200000,
+        "rfc2822": "Thu, 15 Jan 2026 10:00:00 GMT",
+        "early": "0999-03-04T05:06:07Z",
+    }
+    mapping = [{"column": "title", "field": "title"}, {"column": "due", "field": "dueAt"}]
+    messages = [record("todo", {"title": title, "due": due}) for title, due in sent.items()]
+    messages += [record("todo", {"title": "bad", "due": "15/01/2026"}), state("todo", 1)]
+    config = config_for(emulator, "tasks", column_mapping=mapping, partial_success=True)
+    properties = {"title": {"type": "string"}, "due": {"type": ["string", "integer"]}}
+    run = run_connector(["write"], tmp_path, config, _catalog("todo", properties, mode="append"), messages)
+    assert run.returncode == 0, run.stdout[-2000:]
+    stored = {t["title"]: t["dueAt"] for t in emulator.records("tasks")}
+    assert stored == {
+        "space": "2026-01-15T10:00:00.000Z",
+        "zoned": "2026-01-15T08:00:00.000Z",
+        "epoch_s": "2026-01-15T10:00:00.000Z",
+        "epoch_ms": "2026-01-15T10:00:00.000Z",
+        "rfc2822": "2026-01-15T10:00:00.000Z",
+        "early": "0999-03-04T05:06:07.000Z",
+    }
+    (error,) = run.errors
+    assert "Record 7 of stream 'todo'" in error["message"] and "dueAt" in error["message"]
+    assert "'15/01/2026'" in error["message"]

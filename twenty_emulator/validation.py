@@ -131,7 +131,9 @@ def parse_date_value(raw, field_name: str, *, date_only: bool) -> str:
     except ValueError:
         raise internal_error(f'date/time field value out of range: "{raw}"') from None
     if date_only:
-        return dt.strftime("%Y-%m-%d")
+        return f"{dt.year:04d}-" + dt.strftime(
+            "%m-%d"
+        )  # Postgres writes four-digit years; strftime drops zeros
     tz = parts.get("tz")
     if tz and tz != "Z":
         sign = 1 if tz[0] == "+" else -1
@@ -140,7 +142,7 @@ def parse_date_value(raw, field_name: str, *, date_only: bool) -> str:
         dt = datetime.fromtimestamp(
             dt.replace(tzinfo=timezone.utc).timestamp() - sign * offset_min * 60, tz=timezone.utc
         ).replace(tzinfo=None)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return f"{dt.year:04d}-" + dt.strftime("%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 # ----------------------------------------------------------------------------- links

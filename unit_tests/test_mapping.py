@@ -446,6 +446,25 @@ def test_uuid_and_join_columns(people):
         ("2026-01-15T10:00:00.123456789Z", "2026-01-15T10:00:00.123Z"),
         ("2024-02-29", "2024-02-29T00:00:00.000Z"),
         (" 2026-01-15 ", "2026-01-15T00:00:00.000Z"),
+        # issue 10, item 5: what a warehouse sends and what Twenty's own parser (new Date(value)) takes
+        ("2026-01-15 10:00:00.5", "2026-01-15T10:00:00.500Z"),  # naive: UTC
+        ("2026-01-15t10:00:00z", "2026-01-15T10:00:00.000Z"),
+        ("2026-01-15T10:00:00 UTC", "2026-01-15T10:00:00.000Z"),
+        ("2026/01/15 10:00", "2026-01-15T10:00:00.000Z"),
+        ("2026/1/5", "2026-01-05T00:00:00.000Z"),
+        ("01/15/2026", "2026-01-15T00:00:00.000Z"),  # month first, as Twenty reads it
+        ("Thu, 15 Jan 2026 10:00:00 GMT", "2026-01-15T10:00:00.000Z"),
+        ("15 Jan 2026 10:00:00 +0100", "2026-01-15T09:00:00.000Z"),
+        ("Jan 15, 2026", "2026-01-15T00:00:00.000Z"),
+        ("January 15 2026 10:00 GMT+0200", "2026-01-15T08:00:00.000Z"),
+        (1768471200, "2026-01-15T10:00:00.000Z"),  # epoch seconds
+        (1768471200.25, "2026-01-15T10:00:00.250Z"),
+        (1768471200000, "2026-01-15T10:00:00.000Z"),  # epoch milliseconds, from 10^11 on
+        (0, "1970-01-01T00:00:00.000Z"),
+        (-86400, "1969-12-31T00:00:00.000Z"),
+        # years before 1000 keep four digits (strftime wrote 999-...)
+        ("0999-03-04T05:06:07Z", "0999-03-04T05:06:07.000Z"),
+        ("0001-01-01", "0001-01-01T00:00:00.000Z"),
     ],
 )
 def test_date_time(tasks, value, expected):
@@ -453,25 +472,36 @@ def test_date_time(tasks, value, expected):
 
 
 @pytest.mark.parametrize(
-    "value", ["15/01/2026", "not a date", 1768471200000, "2026-02-30", "2025-02-29", "2026-13-01",
-              "2026-01-15T25:00:00Z", "Jan 15, 2026", True]
+    "value", ["15/01/2026", "not a date", "2026-02-30", "2025-02-29", "2026-13-01", "2026-01-15T25:00:00Z",
+              "Smarch 15, 2026", "2026-01-15T10:00:00+24:00", "999-01-01", "12026-01-01", "20260115", True,
+              10**20, float("nan"), float("inf"), "0001-01-01T00:00:00+01:00", [2026, 1, 15]]
 )  # fmt: skip
 def test_date_time_rejects_with_expected_format(tasks, value):
     reason = rejected(tasks, "dueAt", value)
     assert reason.startswith(
-        "expected an ISO 8601 date-time such as 2026-01-15T10:00:00Z or a date such as 2026-01-15, got "
+        "expected a date-time such as 2026-01-15T10:00:00Z, 2026-01-15 10:00:00 (UTC) or 2026-01-15, "
+        "or epoch seconds or milliseconds, got "
     )
 
 
 @pytest.mark.parametrize(
     "value, expected",
-    [("2026-01-15", "2026-01-15"), ("2026-01-15T23:00:00-05:00", "2026-01-15"), ("", None)],
+    [
+        ("2026-01-15", "2026-01-15"),
+        ("2026-01-15T23:00:00-05:00", "2026-01-15"),  # the calendar date as written
+        ("2026-01-15 23:59:59", "2026-01-15"),
+        ("Jan 15, 2026", "2026-01-15"),
+        (1768521599, "2026-01-15"),  # epoch numbers are read in UTC
+        (1768521600000, "2026-01-16"),
+        ("0999-12-31", "0999-12-31"),
+        ("", None),
+    ],
 )
 def test_date(value, expected):
     assert one(CUSTOM, "born", value) == expected
 
 
-@pytest.mark.parametrize("value", ["15/01/2026", "2026-02-30", 20260115])
+@pytest.mark.parametrize("value", ["15/01/2026", "2026-02-30", "20260115", False, 10**20])
 def test_date_rejects(value):
     assert rejected(CUSTOM, "born", value).startswith("expected a date such as 2026-01-15 (YYYY-MM-DD)")
 
