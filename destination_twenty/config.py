@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import phonenumbers
+
 from destination_twenty.errors import ConfigError
 
 # mode → REST path segment (plural) of the standard object it writes.
@@ -46,6 +48,7 @@ class TwentyConfig:
     requests_per_minute: int = 100
     max_concurrent_requests: int = 4
     max_retry_seconds: float = 300.0
+    default_phone_country: str | None = None  # ISO 3166 alpha-2; reads phone numbers written without +
 
     @property
     def object_path(self) -> str:
@@ -86,6 +89,7 @@ class TwentyConfig:
             requests_per_minute=_int(raw, "requests_per_minute", 100, 1, MAX_REQUESTS_PER_MINUTE),
             max_concurrent_requests=_int(raw, "max_concurrent_requests", 4, 1, 16),
             max_retry_seconds=float(_int(raw, "max_retry_seconds", 300, 0, None)),
+            default_phone_country=_phone_country(raw.get("default_phone_country")),
         )
 
 
@@ -135,6 +139,17 @@ def _int(raw: Mapping[str, Any], key: str, default: int, low: int, high: int | N
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ConfigError(f"{key} must be {bounds}; got {value}.")
     return value
+
+
+def _phone_country(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    code = value.strip().upper() if isinstance(value, str) else None
+    if code is None or not re.fullmatch(r"[A-Z]{2}", code) or code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(
+            f"default_phone_country must be an ISO 3166 alpha-2 country code such as US or FR; got {value!r}."
+        )
+    return code
 
 
 def _column_mapping(items: Any) -> tuple[ColumnMap, ...]:

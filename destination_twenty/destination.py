@@ -163,7 +163,8 @@ def prepare(config: TwentyConfig, client: TwentyClient) -> tuple[ObjectSchema | 
     Returns the object's schema (None when the key may not read metadata), the mapper built on it, and lines
     for the log.
     """
-    mapper = Mapper(config.column_mapping)  # unknown transforms fail here, schema or not
+    # Unknown transforms fail here, schema or not.
+    mapper = Mapper(config.column_mapping, phone_country=config.default_phone_country)
     plural = config.object_path
     try:
         objects = client.metadata_objects()
@@ -185,7 +186,7 @@ def prepare(config: TwentyConfig, client: TwentyClient) -> tuple[ObjectSchema | 
         hint = f" Closest: {', '.join(close)}." if close else f" Objects: {', '.join(sorted(names))}."
         what = "Custom object" if config.mode == "custom" else "Object"
         raise ConfigError(f"{what} '{plural}' does not exist in this Twenty workspace.{hint}")
-    mapper = Mapper(config.column_mapping, schema)
+    mapper = Mapper(config.column_mapping, schema, phone_country=config.default_phone_country)
     problems = mapper.problems()
     if problems:
         raise ConfigError("The column mapping does not fit Twenty's " + plural + ": " + " ".join(problems))

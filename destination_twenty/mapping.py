@@ -10,11 +10,13 @@ from typing import Any
 
 from destination_twenty.coercion import (
     EMPTY_CONTAINERS,
+    PHONE_SUBFIELDS,
     Convert,
     chain,
     field_coercer,
     link_url,
     micros,
+    normalize_phones,
     reject,
     schemaless_value,
     subfield_coercer,
@@ -35,9 +37,22 @@ _VALUE_ERRORS = (ValueError, TypeError, ArithmeticError)
 class Mapper:
     """Compiled once per stream; `map` is the per-record hot path."""
 
-    def __init__(self, mapping: Sequence[ColumnMap], schema: ObjectSchema | None = None):
+    def __init__(
+        self,
+        mapping: Sequence[ColumnMap],
+        schema: ObjectSchema | None = None,
+        phone_country: str | None = None,
+    ):
         self.mapping = tuple(mapping)
         self.schema = schema
+        self.phone_country = phone_country  # read numbers without + in this country (default_phone_country)
+        # PHONES fields are parsed whole, once all their sub-fields are in (number and country may come from
+        # different columns); without metadata, by their sub-field names, which are Twenty's own.
+        self._phone_fields: frozenset[str] | None = (
+            frozenset(name for name, info in schema.fields.items() if info.type == "PHONES")
+            if schema is not None
+            else None
+        )
         self._problems: list[str] = []
         # (column reader, top-level key, sub-field or None, convert, field path)
         self._plan: list[tuple[Reader, str, str | None, Convert, str]] = []
@@ -114,14 +129,13 @@ class Mapper:
                 value = convert(value)
             except RecordRejected as exc:
                 raise RecordRejected(exc.reason, field=path) from None
-            except (
-                _VALUE_ERRORS
-            ) as exc:  # a value no coercer foresaw is that record's problem, never the sync's
+            except _VALUE_ERRORS as exc:
+                # A value no coercer foresaw is that record's problem, never the sync's.
                 raise RecordRejected(_unforeseen(value, exc), field=path) from None
             if value is None or (type(value) in EMPTY_CONTAINERS and not value):
                 continue
             _put(payload, top, sub, value, path)
-        return payload
+        return self._parse_phones(payload)
 
     def _map_identity(self, data: Mapping[str, Any]) -> dict[str, Any]:
         payload: dict[str, Any] = {}
@@ -139,13 +153,29 @@ class Mapper:
                 value = convert(value)
             except RecordRejected as exc:
                 raise RecordRejected(exc.reason, field=key) from None
-            except (
-                _VALUE_ERRORS
-            ) as exc:  # a value no coercer foresaw is that record's problem, never the sync's
+            except _VALUE_ERRORS as exc:
+                # A value no coercer foresaw is that record's problem, never the sync's.
                 raise RecordRejected(_unforeseen(value, exc), field=key) from None
             if value is None or (type(value) in EMPTY_CONTAINERS and not value):
                 continue
             _put(payload, top, sub, value, key)
+        return self._parse_phones(payload)
+
+    def _parse_phones(self, payload: dict[str, Any]) -> dict[str, Any]:
+        fields = self._phone_fields
+        if fields is not None and not fields:
+            return payload
+        for top, value in payload.items():
+            if type(value) is not dict:
+                continue
+            is_phone = top in fields if fields is not None else not PHONE_SUBFIELDS.isdisjoint(value)
+            if is_phone:
+                try:
+                    payload[top] = normalize_phones(value, self.phone_country)
+                except RecordRejected as exc:
+                    raise RecordRejected(
+                        exc.reason, field=f"{top}.{exc.field}" if exc.field else top
+                    ) from None
         return payload
 
     def _compile_identity(self, key: str) -> tuple[str, str | None, Convert] | None:

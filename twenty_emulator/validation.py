@@ -435,19 +435,13 @@ class RecordValidator:
             self._text(v, f"{name}.{sub}")
         out = {}
         try:
-            if number:
-                parsed = parse_phone(number, country or None, calling or None)
-                out.update(
-                    primaryPhoneNumber=parsed.national,
-                    primaryPhoneCountryCode=parsed.country,
-                    primaryPhoneCallingCode=parsed.calling_code,
-                )
-            else:
-                out.update(
-                    primaryPhoneNumber="",
-                    primaryPhoneCountryCode=country or "",
-                    primaryPhoneCallingCode=calling or "",
-                )
+            # Upstream keeps what was sent (`countryCode ?? inferred`); a sub-field not sent is stored empty.
+            parsed = parse_phone(number, country, calling)
+            out.update(
+                primaryPhoneNumber=parsed.national or "",
+                primaryPhoneCountryCode=parsed.country or "",
+                primaryPhoneCallingCode=parsed.calling_code or "",
+            )
             if "additionalPhones" in value:
                 extra = value["additionalPhones"] or []
                 if not isinstance(extra, list):
@@ -462,7 +456,11 @@ class RecordValidator:
                         str(item.get("number") or ""), item.get("countryCode"), item.get("callingCode")
                     )
                     phones.append(
-                        {"number": p.national, "countryCode": p.country, "callingCode": p.calling_code}
+                        {
+                            "number": p.national or "",
+                            "countryCode": p.country or "",
+                            "callingCode": p.calling_code or "",
+                        }
                     )
                 out["additionalPhones"] = phones
         except PhoneError as exc:

@@ -539,9 +539,134 @@ def test_secondary_links(companies):
 
 
 def test_phones():
-    assert one(CUSTOM, "phones.primaryPhoneNumber", 612345678) == "612345678"
-    assert one(CUSTOM, "phones.primaryPhoneNumber", "+33 6 12 34 56 78") == "+33 6 12 34 56 78"
+    assert one(CUSTOM, "phones.primaryPhoneNumber", "+33 6 12 34 56 78") == "612345678"
     assert one(CUSTOM, "phones.primaryPhoneCountryCode", " fr ") == "FR"
+
+
+def phones(mapping, data, schema=CUSTOM, country=None):
+    return Mapper([cm(c, f) for c, f in mapping], schema, phone_country=country).map(data)["phones"]
+
+
+def phone_rejected(mapping, data, schema=CUSTOM, country=None):
+    with pytest.raises(RecordRejected) as err:
+        Mapper([cm(c, f) for c, f in mapping], schema, phone_country=country).map(data)
+    return err.value
+
+
+NUMBER = [("tel", "phones.primaryPhoneNumber")]
+
+
+@pytest.mark.parametrize("schema", [CUSTOM, None])
+@pytest.mark.parametrize(
+    "tel, country, expected",
+    [
+        # issue 10, item 4: faker's telephone values, refused by Twenty as sent
+        ("242.450.4284", "US", ("2424504284", "BS", "+1")),  # 242 is the Bahamas' area code
+        ("1-148-789-3272", "US", ("487893272", "US", "+1")),
+        ("(212) 555-0199", "US", ("2125550199", "US", "+1")),
+        ("+33 6 12 34 56 78", "US", ("612345678", "FR", "+33")),  # a + wins over the default
+        ("06 12 34 56 78", "FR", ("612345678", "FR", "+33")),
+        ("+39 06 1234 5678", None, ("0612345678", "IT", "+39")),
+        (612345678, "FR", ("612345678", "FR", "+33")),
+    ],
+)
+def test_phone_numbers_are_parsed_into_number_country_and_calling_code(schema, tel, country, expected):
+    got = phones(NUMBER, {"tel": tel}, schema, country)
+    assert (
+        got["primaryPhoneNumber"],
+        got["primaryPhoneCountryCode"],
+        got["primaryPhoneCallingCode"],
+    ) == expected
+
+
+def test_a_mapped_country_or_calling_code_reads_numbers_without_plus():
+    mapping = [*NUMBER, ("cc", "phones.primaryPhoneCountryCode")]
+    assert (
+        phones(mapping, {"tel": "06 12 34 56 78", "cc": "fr"}, country="US")["primaryPhoneCountryCode"]
+        == "FR"
+    )
+    mapping = [*NUMBER, ("calling", "phones.primaryPhoneCallingCode")]
+    got = phones(mapping, {"tel": "020 7946 0958", "calling": "44"})
+    assert (got["primaryPhoneNumber"], got["primaryPhoneCountryCode"], got["primaryPhoneCallingCode"]) == (
+        "2079460958",
+        "GB",
+        "+44",
+    )
+
+
+def test_a_whole_phones_field_takes_a_bare_number_or_an_object():
+    assert phones([("tel", "phones")], {"tel": "+1 212 555 0199"})["primaryPhoneNumber"] == "2125550199"
+    got = phones(
+        [("p", "phones")], {"p": {"primaryPhoneNumber": "612345678", "primaryPhoneCountryCode": "FR"}}
+    )
+    assert got["primaryPhoneCallingCode"] == "+33"
+
+
+def test_additional_phones_are_parsed_too():
+    got = phones(
+        [("more", "phones.additionalPhones")], {"more": "+33 6 12 34 56 78; (212) 555-0199"}, country="US"
+    )
+    assert got["additionalPhones"] == [
+        {"number": "612345678", "countryCode": "FR", "callingCode": "+33"},
+        {"number": "2125550199", "countryCode": "US", "callingCode": "+1"},
+    ]
+    got = phones(
+        [("more", "phones.additionalPhones")], {"more": [{"number": "0612345678", "countryCode": "FR"}]}
+    )
+    assert got["additionalPhones"] == [{"number": "612345678", "countryCode": "FR", "callingCode": "+33"}]
+
+
+@pytest.mark.parametrize(
+    "mapping, data, country, field, words",
+    [
+        (NUMBER, {"tel": "abc"}, "US", "phones.primaryPhoneNumber", ["'abc'"]),
+        (
+            NUMBER,
+            {"tel": "242.450.4284"},
+            None,
+            "phones.primaryPhoneNumber",
+            ["'242.450.4284'", "default_phone_country"],
+        ),
+        (NUMBER, {"tel": "+999 123"}, None, "phones.primaryPhoneNumber", ["'+999 123'"]),
+        (NUMBER, {"tel": ["+33612345678"]}, None, "phones.primaryPhoneNumber", ["a list"]),
+        (
+            [*NUMBER, ("cc", "phones.primaryPhoneCountryCode")],
+            {"tel": "+44 20 7946 0958", "cc": "FR"},
+            None,
+            "phones.primaryPhoneNumber",
+            ["belongs to GB", "FR"],
+        ),
+        (
+            [*NUMBER, ("cc", "phones.primaryPhoneCountryCode")],
+            {"tel": "0612345678", "cc": "XX"},
+            None,
+            "phones.primaryPhoneCountryCode",
+            ["'XX'"],
+        ),
+        (
+            [*NUMBER, ("calling", "phones.primaryPhoneCallingCode")],
+            {"tel": "+44 20 7946 0958", "calling": "+33"},
+            None,
+            "phones.primaryPhoneNumber",
+            ["+44", "+33"],
+        ),
+        (
+            [("more", "phones.additionalPhones")],
+            {"more": ["nope"]},
+            "US",
+            "phones.additionalPhones",
+            ["'nope'"],
+        ),
+    ],
+)
+def test_a_phone_that_cannot_be_parsed_rejects_the_record_naming_field_and_value(
+    mapping, data, country, field, words
+):
+    for schema in (CUSTOM, None):
+        err = phone_rejected(mapping, data, schema, country)
+        assert err.field == field
+        for word in words:
+            assert word in err.reason, err.reason
 
 
 def test_currency(opportunities):

@@ -49,6 +49,7 @@ EXPECTED_PROPERTIES = {
     "requests_per_minute",
     "max_concurrent_requests",
     "max_retry_seconds",
+    "default_phone_country",
 }
 EXPECTED_DEFAULTS = {
     "api_url": "https://api.twenty.com",
