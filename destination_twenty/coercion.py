@@ -40,6 +40,7 @@ _DATE_PATTERNS = [
 ]
 _MONTHS = {name: i for i, name in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _EPOCH_MS_FROM = 10**11  # 10^11 seconds is the year 5138; as milliseconds it is 1973
 _DATE_TIME_EXPECTED = (
     "a date-time such as 2026-01-15T10:00:00Z, 2026-01-15 10:00:00 (UTC) or 2026-01-15, "
@@ -222,13 +223,16 @@ def _text(value: Any) -> Any:
 
 
 def _number(value: Any) -> Any:
-    if type(value) is int or (type(value) is float and math.isfinite(value)):
+    if (type(value) is int and _INT64_MIN <= value <= _INT64_MAX) or (
+        type(value) is float and math.isfinite(value)
+    ):
         return value
     if isinstance(value, str) and not value.strip():
         return None
     exact = to_decimal(value)  # rejects booleans, NaN, infinities, objects and non-numeric text
-    if exact == exact.to_integral_value():
+    if exact == exact.to_integral_value() and _INT64_MIN <= exact <= _INT64_MAX:
         return int(exact)
+    # JSON cannot carry a wider integer here (the encoder refuses it), and Twenty keeps a NUMBER as a double.
     return float(exact)
 
 

@@ -1,9 +1,13 @@
 from datetime import datetime, timezone
 
+import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
 from destination_twenty.coercion import iso_date_time, parse_moment
+from destination_twenty.config import ColumnMap
+from destination_twenty.mapping import Mapper
+from destination_twenty.schema import FieldInfo, ObjectSchema
 
 MOMENTS = st.datetimes(
     min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(timezone.utc)
@@ -34,3 +38,13 @@ def test_a_naive_value_is_utc(moment):
     naive = moment.strftime("%m-%d %H:%M:%S")
     text = f"{moment.year:04d}-{naive}"
     assert parse_moment(text)[0] == moment.replace(microsecond=0)
+
+
+def test_a_number_wider_than_64_bits_is_sent_as_the_double_twenty_keeps():
+    schema = ObjectSchema("company", "companies", {"employees": FieldInfo("employees", "NUMBER")})
+    mapper = Mapper([ColumnMap(column="v", field="employees")], schema)
+    for value in ("1" + "0" * 29, 10**29, -(2**63) - 1):
+        payload = mapper.map({"v": value})
+        assert payload == {"employees": float(value)}
+        orjson.dumps(payload)  # the writer encodes every payload: this raised TypeError before
+    assert mapper.map({"v": 2**63 - 1}) == {"employees": 2**63 - 1}
