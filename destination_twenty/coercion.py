@@ -17,7 +17,7 @@ from typing import Any
 import phonenumbers
 
 from destination_twenty.errors import RecordRejected
-from destination_twenty.keys import normalize_url_strict
+from destination_twenty.keys import normalize_email, normalize_url_strict
 from destination_twenty.schema import COMPOSITE_SUBFIELDS, FieldInfo
 from destination_twenty.transforms import describe_value as _describe
 from destination_twenty.transforms import text_form, to_decimal, to_micros, yesno_to_bool
@@ -405,7 +405,7 @@ def _array(value: Any) -> Any:
 
 
 def _email(value: Any) -> Any:
-    return _text(value).strip().lower()
+    return normalize_email(_text(value))
 
 
 def _email_list(value: Any) -> Any:

@@ -30,13 +30,20 @@ def unique_keys(payload: Mapping[str, Any], schema: ObjectSchema | None) -> list
         if value is None or isinstance(value, (dict, list)):
             continue
         text = text_form(value).strip()
-        if sub == "primaryEmail" or path == "id":
+        if sub == "primaryEmail":
+            text = normalize_email(text)
+        elif path == "id":
             text = text.lower()
         elif sub == "primaryLinkUrl":
             text = normalize_url(text)
         if text:
             keys.append((path, text))
     return keys
+
+
+def normalize_email(value: str) -> str:
+    """As Twenty stores and matches an email: trimmed and lower-cased (recorded case upsert_person_uppercase_email)."""
+    return value.strip().lower()
 
 
 def normalize_url(value: str) -> str:
