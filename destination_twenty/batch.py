@@ -17,7 +17,7 @@ from typing import Any
 from destination_twenty.client import TwentyClient
 from destination_twenty.errors import DataError
 from destination_twenty.items import Item, Rejection
-from destination_twenty.mapping import unique_keys
+from destination_twenty.keys import unique_keys
 from destination_twenty.relations import Plan, Resolver, describe_ambiguous, describe_missing, target_row_id
 from destination_twenty.schema import ObjectSchema
 from destination_twenty.tally import Counts

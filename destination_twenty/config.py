@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import phonenumbers
+
 from destination_twenty.errors import ConfigError
 
 # mode → REST path segment (plural) of the standard object it writes.
@@ -52,6 +54,7 @@ class TwentyConfig:
     max_retry_seconds: float = 300.0
     dry_run: bool = False  # map, validate and look up; write nothing and echo no STATE
     rejected_records_path: str | None = None  # JSON lines, one per rejected record
+    default_phone_country: str | None = None  # ISO 3166 alpha-2; reads phone numbers written without +
 
     @property
     def object_path(self) -> str:
@@ -94,6 +97,7 @@ class TwentyConfig:
             max_retry_seconds=float(_int(raw, "max_retry_seconds", 300, 0, None)),
             dry_run=_bool(raw, "dry_run", False),
             rejected_records_path=_path(raw, "rejected_records_path"),
+            default_phone_country=_phone_country(raw.get("default_phone_country")),
         )
 
 
@@ -152,6 +156,17 @@ def _int(raw: Mapping[str, Any], key: str, default: int, low: int, high: int | N
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ConfigError(f"{key} must be {bounds}; got {value}.")
     return value
+
+
+def _phone_country(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    code = value.strip().upper() if isinstance(value, str) else None
+    if code is None or not re.fullmatch(r"[A-Z]{2}", code) or code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(
+            f"default_phone_country must be an ISO 3166 alpha-2 country code such as US or FR; got {value!r}."
+        )
+    return code
 
 
 def _column_mapping(items: Any) -> tuple[ColumnMap, ...]:

@@ -25,6 +25,7 @@ from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
 
 from destination_twenty import protocol, relations
 from destination_twenty.client import TwentyClient
+from destination_twenty.columns import check_columns
 from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import (
     AuthenticationError,
@@ -80,6 +81,8 @@ class DestinationTwenty(Destination):
         twenty_config = TwentyConfig.from_mapping(config)
         update_secrets([twenty_config.api_key])
         primary_keys, deduped = check_catalog(configured_catalog)
+        for warning in check_columns(configured_catalog, twenty_config.column_mapping):  # before any request
+            yield protocol.log_message("WARN", warning)
         client = TwentyClient(twenty_config, timeout=_timeout(config))
         try:
             schema, mapper, warnings, relation_plan = prepare(twenty_config, client)
@@ -164,7 +167,8 @@ def prepare(
     Returns the object's schema (None when the key may not read metadata), the mapper built on it, lines for
     the log, and the relations looked up by key (relations.py).
     """
-    mapper = Mapper(config.column_mapping)  # unknown transforms fail here, schema or not
+    # Unknown transforms fail here, schema or not.
+    mapper = Mapper(config.column_mapping, phone_country=config.default_phone_country)
     plural = config.object_path
     try:
         objects = client.metadata_objects()
@@ -187,7 +191,7 @@ def prepare(
         what = "Custom object" if config.mode == "custom" else "Object"
         raise ConfigError(f"{what} '{plural}' does not exist in this Twenty workspace.{hint}")
     relation_plan = relations.plan(config.column_mapping, plural, objects)
-    mapper = Mapper(relation_plan.columns, schema)
+    mapper = Mapper(relation_plan.columns, schema, phone_country=config.default_phone_country)
     problems = [*relation_plan.problems, *mapper.problems()]
     if problems:
         raise ConfigError("The column mapping does not fit Twenty's " + plural + ": " + " ".join(problems))

@@ -20,7 +20,8 @@ import orjson
 
 from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import RecordRejected
-from destination_twenty.mapping import Mapper, unique_keys
+from destination_twenty.keys import unique_keys
+from destination_twenty.mapping import Mapper
 from destination_twenty.relations import Lookup
 from destination_twenty.schema import ObjectSchema
 
@@ -112,7 +113,7 @@ class ItemBuilder:
     def _links(self, data: Mapping[str, Any]) -> tuple:
         links = []
         for lookup in self.lookups:
-            value = data.get(lookup.column)
+            value = lookup.read(data)
             if value is None or value == "":
                 continue
             try:

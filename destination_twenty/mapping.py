@@ -1,58 +1,61 @@
-"""Record → Twenty payload: column mapping, transforms, and values made acceptable to Twenty.
+"""Record → Twenty payload: which source column goes to which field, through which transforms and coercion.
 
-A bad value is rejected here, with the field and a reason, because the real server fails a whole batch for one
-bad record (and answers some bad values with a 500).
+The per-type coercion is in coercion.py, the unique keys a payload is matched on in keys.py.
 """
 
 from __future__ import annotations
 
-import math
-import re
-import uuid
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+from destination_twenty.coercion import (
+    EMPTY_CONTAINERS,
+    PHONE_SUBFIELDS,
+    Convert,
+    chain,
+    field_coercer,
+    link_url,
+    micros,
+    normalize_phones,
+    reject,
+    schemaless_value,
+    subfield_coercer,
+)
+from destination_twenty.columns import Reader, column_reader
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError, RecordRejected
-from destination_twenty.schema import COMPOSITE_SUBFIELDS, FieldInfo, ObjectSchema, UnknownField
-from destination_twenty.transforms import (
-    compile_transforms,
-    text_form,
-    to_decimal,
-    to_micros,
-    yesno_to_bool,
-)
-from destination_twenty.transforms import (
-    describe_value as _describe,
-)
 
-Convert = Callable[[Any], Any]
+# Re-exported so that code written against the unsplit module (a branch merged later) still imports.
+from destination_twenty.keys import normalize_url, unique_keys  # noqa: F401
+from destination_twenty.schema import COMPOSITE_SUBFIELDS, ObjectSchema, UnknownField
+from destination_twenty.transforms import compile_transforms, describe_value, shorten
 
 _IGNORED_PREFIXES = ("_airbyte_", "_ab_")
-_EMPTY_CONTAINERS = (str, list, dict)
-# Upsert keys used when the object's metadata is unknown (reference §3.3).
-_DEFAULT_UNIQUE_PATHS = ("id", "emails.primaryEmail", "domainName.primaryLinkUrl")
-
-_DATE_TIME_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?)?"
-)
-_DATE_TIME_EXPECTED = "an ISO 8601 date-time such as 2026-01-15T10:00:00Z or a date such as 2026-01-15"
-_CURRENCY_RE = re.compile(r"[A-Z]{3}")
-_RATINGS = tuple(f"RATING_{n}" for n in range(1, 6))
+_VALUE_ERRORS = (ValueError, TypeError, ArithmeticError)
 
 
 class Mapper:
     """Compiled once per stream; `map` is the per-record hot path."""
 
-    def __init__(self, mapping: Sequence[ColumnMap], schema: ObjectSchema | None = None):
+    def __init__(
+        self,
+        mapping: Sequence[ColumnMap],
+        schema: ObjectSchema | None = None,
+        phone_country: str | None = None,
+    ):
         self.mapping = tuple(mapping)
         self.schema = schema
+        self.phone_country = phone_country  # read numbers without + in this country (default_phone_country)
+        # PHONES fields are parsed whole, once all their sub-fields are in (number and country may come from
+        # different columns); without metadata, by their sub-field names, which are Twenty's own.
+        self._phone_fields: frozenset[str] | None = (
+            frozenset(name for name, info in schema.fields.items() if info.type == "PHONES")
+            if schema is not None
+            else None
+        )
         self._problems: list[str] = []
-        # (column, top-level key, sub-field or None, convert, field path)
-        self._plan: list[tuple[str, str, str | None, Convert, str]] = []
+        # (column reader, top-level key, sub-field or None, convert, field path)
+        self._plan: list[tuple[Reader, str, str | None, Convert, str]] = []
         for i, column_map in enumerate(self.mapping):
             try:
                 transform = compile_transforms(column_map.transforms)
@@ -61,8 +64,8 @@ class Mapper:
                     f"column_mapping[{i}] ({column_map.column} → {column_map.field}): {exc}"
                 ) from None
             top, sub, coerce = self._compile_path(column_map.field, i, column_map.column)
-            convert = _chain(transform, coerce) if column_map.transforms else coerce
-            self._plan.append((column_map.column, top, sub, convert, column_map.field))
+            convert = chain(transform, coerce) if column_map.transforms else coerce
+            self._plan.append((column_reader(column_map.column), top, sub, convert, column_map.field))
         self._problems.extend(self._overlaps())
         self._identity: dict[str, tuple[str, str | None, Convert] | None] = {}
 
@@ -118,18 +121,21 @@ class Mapper:
         if not self._plan:
             return self._map_identity(data)
         payload: dict[str, Any] = {}
-        for column, top, sub, convert, path in self._plan:
-            value = data.get(column)
+        for read, top, sub, convert, path in self._plan:
+            value = read(data)
             if value is None or value == "":
                 continue
             try:
                 value = convert(value)
             except RecordRejected as exc:
                 raise RecordRejected(exc.reason, field=path) from None
-            if value is None or (type(value) in _EMPTY_CONTAINERS and not value):
+            except _VALUE_ERRORS as exc:
+                # A value no coercer foresaw is that record's problem, never the sync's.
+                raise RecordRejected(_unforeseen(value, exc), field=path) from None
+            if value is None or (type(value) in EMPTY_CONTAINERS and not value):
                 continue
             _put(payload, top, sub, value, path)
-        return payload
+        return self._parse_phones(payload)
 
     def _map_identity(self, data: Mapping[str, Any]) -> dict[str, Any]:
         payload: dict[str, Any] = {}
@@ -147,9 +153,29 @@ class Mapper:
                 value = convert(value)
             except RecordRejected as exc:
                 raise RecordRejected(exc.reason, field=key) from None
-            if value is None or (type(value) in _EMPTY_CONTAINERS and not value):
+            except _VALUE_ERRORS as exc:
+                # A value no coercer foresaw is that record's problem, never the sync's.
+                raise RecordRejected(_unforeseen(value, exc), field=key) from None
+            if value is None or (type(value) in EMPTY_CONTAINERS and not value):
                 continue
             _put(payload, top, sub, value, key)
+        return self._parse_phones(payload)
+
+    def _parse_phones(self, payload: dict[str, Any]) -> dict[str, Any]:
+        fields = self._phone_fields
+        if fields is not None and not fields:
+            return payload
+        for top, value in payload.items():
+            if type(value) is not dict:
+                continue
+            is_phone = top in fields if fields is not None else not PHONE_SUBFIELDS.isdisjoint(value)
+            if is_phone:
+                try:
+                    payload[top] = normalize_phones(value, self.phone_country)
+                except RecordRejected as exc:
+                    raise RecordRejected(
+                        exc.reason, field=f"{top}.{exc.field}" if exc.field else top
+                    ) from None
         return payload
 
     def _compile_identity(self, key: str) -> tuple[str, str | None, Convert] | None:
@@ -161,19 +187,22 @@ class Mapper:
         """Split a field path and choose its value conversion once; an unknown field becomes a problem."""
         top, _, sub = path.partition(".")
         if self.schema is None:
-            if sub.rpartition(".")[2] == "amountMicros":
-                return top, sub, _micros
-            return top, sub or None, _schemaless_value
+            last = sub.rpartition(".")[2]
+            if last == "amountMicros":
+                return top, sub, micros
+            if last == "primaryLinkUrl":
+                return top, sub, link_url
+            return top, sub or None, schemaless_value
         try:
             info, sub_name = self.schema.resolve(path)
         except UnknownField as exc:
             if index is not None:
                 self._problems.append(f"column_mapping[{index}] ({column} → {path}): {exc.message}")
             message = exc.message
-            return top, sub or None, lambda _value: _reject(message)
+            return top, sub or None, lambda _value: reject(message)
         if sub_name is None:
-            return top, None, _field_coercer(info)
-        return top, sub_name, _subfield_coercer(info, sub_name)
+            return top, None, field_coercer(info)
+        return top, sub_name, subfield_coercer(info, sub_name)
 
     def _overlaps(self) -> list[str]:
         seen: dict[str, int] = {}
@@ -202,57 +231,6 @@ class Mapper:
         return None
 
 
-def unique_keys(payload: Mapping[str, Any], schema: ObjectSchema | None) -> list[tuple[str, str]]:
-    """The upsert-key values present in a payload, normalised as Twenty compares them."""
-    paths = schema.unique_paths if schema is not None else _DEFAULT_UNIQUE_PATHS
-    keys = []
-    for path in paths:
-        top, _, sub = path.partition(".")
-        value = payload.get(top)
-        if sub:
-            value = value.get(sub) if isinstance(value, Mapping) else None
-        if value is None or isinstance(value, (dict, list)):
-            continue
-        text = text_form(value).strip()
-        if sub == "primaryEmail" or path == "id":
-            text = text.lower()
-        elif sub == "primaryLinkUrl":
-            text = normalize_url(text)
-        if text:
-            keys.append((path, text))
-    return keys
-
-
-def normalize_url(value: str) -> str:
-    """As Twenty stores a link: scheme and host lower-cased, trailing "/" dropped; no scheme is added."""
-    url = value.strip()
-    if "://" in url:
-        parts = urlsplit(url)
-        url = urlunsplit(
-            (parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, parts.fragment)
-        )
-    else:
-        cut = min((i for i in (url.find("/"), url.find("?"), url.find("#")) if i >= 0), default=len(url))
-        url = url[:cut].lower() + url[cut:]
-    return url[:-1] if url.endswith("/") else url
-
-
-# ---- value conversions, chosen per field type when the mapper is built ----
-
-
-def _chain(transform: Convert, coerce: Convert) -> Convert:
-
-    def convert(value: Any) -> Any:
-        value = transform(value)
-        return None if value is None or value == "" else coerce(value)
-
-    return convert
-
-
-def _reject(reason: str) -> Any:
-    raise RecordRejected(reason)
-
-
 def _put(payload: dict[str, Any], top: str, sub: str | None, value: Any, path: str) -> None:
     if sub is None:
         existing = payload.get(top)
@@ -272,362 +250,5 @@ def _put(payload: dict[str, Any], top: str, sub: str | None, value: Any, path: s
         )
 
 
-def _schemaless_value(value: Any) -> Any:
-    """Without metadata, nested composites lose their empty sub-fields and amountMicros still becomes micros."""
-    if isinstance(value, dict):
-        return _clean_dict(value)
-    return value
-
-
-def _clean_dict(value: dict[str, Any]) -> dict[str, Any]:
-    result = {}
-    for key, item in value.items():
-        if item is None:
-            continue
-        if key == "amountMicros":
-            item = _micros(item)
-        elif isinstance(item, dict):
-            item = _clean_dict(item)
-        if type(item) in _EMPTY_CONTAINERS and not item:
-            continue
-        result[key] = item
-    return result
-
-
-def _field_coercer(info: FieldInfo) -> Convert:
-    """The conversion for a value mapped to a whole field."""
-    kind = info.type
-    if kind in ("RICH_TEXT_V2", "RICH_TEXT"):
-        return _rich_text(info)
-    if kind in COMPOSITE_SUBFIELDS:
-        return _composite(info)
-    if kind == "SELECT":
-        return _select(info)
-    if kind == "MULTI_SELECT":
-        return _multi_select(info)
-    simple = _SCALARS.get(kind)
-    if simple is not None:
-        return simple
-    return _pass_through
-
-
-def _subfield_coercer(info: FieldInfo, sub: str) -> Convert:
-    special = _SUBFIELDS.get((info.type, sub))
-    if special is not None:
-        return special
-    if info.type == "ACTOR" and sub == "workspaceMemberId":
-        return _uuid
-    if info.type == "ACTOR" and sub == "context":
-        return _raw_json
-    return _text
-
-
-def _composite(info: FieldInfo) -> Convert:
-    subfields = COMPOSITE_SUBFIELDS[info.type]
-    coercers = {sub: _subfield_coercer(info, sub) for sub in subfields}
-    hint = f"{info.name}.{subfields[0]}"
-
-    def convert(value: Any) -> Any:
-        if not isinstance(value, dict):
-            return _reject(
-                f"{info.type} field {info.name} expects an object with {', '.join(subfields)}; "
-                f"map the column to a sub-field such as {hint}; got {_describe(value)}"
-            )
-        result = {}
-        for key, item in value.items():
-            coerce = coercers.get(key)
-            if coerce is None:
-                return _reject(
-                    f'field "{info.name}" ({info.type}) has no sub-field "{key}"; it has {", ".join(subfields)}'
-                )
-            if item is None or item == "":
-                continue
-            item = coerce(item)
-            if item is None or (type(item) in _EMPTY_CONTAINERS and not item):
-                continue
-            result[key] = item
-        return result
-
-    return convert
-
-
-def _rich_text(info: FieldInfo) -> Convert:
-    as_composite = _composite(info)
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, str):
-            return {"markdown": value} if value else None
-        return as_composite(value)
-
-    return convert
-
-
-def _select(info: FieldInfo) -> Convert:
-    if not info.options:
-        return _text
-    lookup = _option_lookup(info)
-    exact = frozenset(info.options)
-    listed = ", ".join(info.options)
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, str) and value in exact:
-            return value
-        text = text_form(value).strip()
-        if not text:
-            return None
-        found = lookup.get(text.lower())
-        if found is None:
-            return _reject(f"expected one of {listed} (or their labels, any case), got {_describe(value)}")
-        return found
-
-    return convert
-
-
-def _multi_select(info: FieldInfo) -> Convert:
-    one = _select(info)
-
-    def convert(value: Any) -> Any:
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, (list, tuple)):
-            return _reject(f"expected a list of options or a comma-separated string, got {_describe(items)}")
-        result = []
-        for item in items:
-            if item is None:
-                continue
-            chosen = one(item)
-            if chosen is not None and chosen not in result:
-                result.append(chosen)
-        return result
-
-    return convert
-
-
-def _option_lookup(info: FieldInfo) -> dict[str, str]:
-    lookup: dict[str, str] = {}
-    # Values win over labels: a label that spells another option's value must not hide that option.
-    labels = info.option_labels if len(info.option_labels) == len(info.options) else info.options
-    for value, label in zip(info.options, labels, strict=True):
-        lookup.setdefault(label.strip().lower(), value)
-    for value in info.options:
-        lookup[value.lower()] = value
-    return lookup
-
-
-def _pass_through(value: Any) -> Any:
-    return value
-
-
-def _text(value: Any) -> Any:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (dict, list, tuple)):
-        return _reject(f"expected text, got {_describe(value)}")
-    return text_form(value)
-
-
-def _number(value: Any) -> Any:
-    if type(value) is int or (type(value) is float and math.isfinite(value)):
-        return value
-    if isinstance(value, str) and not value.strip():
-        return None
-    exact = to_decimal(value)  # rejects booleans, NaN, infinities, objects and non-numeric text
-    if exact == exact.to_integral_value():
-        return int(exact)
-    return float(exact)
-
-
-def _numeric(value: Any) -> Any:
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        to_decimal(text)
-        return text
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        to_decimal(value)  # rejects NaN and infinities
-        return value
-    return text_form(to_decimal(value))
-
-
-def _micros(value: Any) -> Any:
-    if isinstance(value, str) and not value.strip():
-        return None
-    return to_micros(value)
-
-
-def _boolean(value: Any) -> Any:
-    if isinstance(value, str) and not value.strip():
-        return None
-    return yesno_to_bool(value)
-
-
-def _rating(value: Any) -> Any:
-    if isinstance(value, str):
-        text = value.strip().upper()
-        if not text:
-            return None
-        if text in _RATINGS:
-            return text
-    if not isinstance(value, bool):
-        try:
-            number = to_decimal(value)
-        except RecordRejected:
-            number = None
-        if number is not None and number in (1, 2, 3, 4, 5):
-            return f"RATING_{int(number)}"
-    return _reject(f"expected a rating 1 to 5 or RATING_1 to RATING_5, got {_describe(value)}")
-
-
-def _uuid(value: Any) -> Any:
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        if len(text) == 36:
-            try:
-                return str(uuid.UUID(text))
-            except ValueError:
-                pass
-    return _reject(f"expected a UUID such as 123e4567-e89b-42d3-a456-426614174000, got {_describe(value)}")
-
-
-def _parse_date_time(value: Any) -> tuple[datetime, bool] | None:
-    """(UTC datetime, had a time part), or None when the value is not ISO 8601 or not a real date."""
-    if not isinstance(value, str):
-        return None
-    match = _DATE_TIME_RE.fullmatch(value.strip())
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    micros = int((fraction or "0")[:6].ljust(6, "0"))
-    tz = timezone.utc
-    if offset and offset not in ("Z", "z"):
-        digits = offset[1:].replace(":", "")
-        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-        try:
-            tz = timezone(-delta if offset[0] == "-" else delta)
-        except ValueError:
-            return None
-    try:
-        moment = datetime(
-            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micros, tz
-        )
-        return moment.astimezone(timezone.utc), hour is not None
-    except (ValueError, OverflowError):
-        return None
-
-
-def _date_time(value: Any) -> Any:
-    if isinstance(value, str) and not value.strip():
-        return None
-    parsed = _parse_date_time(value)
-    if parsed is None:
-        return _reject(f"expected {_DATE_TIME_EXPECTED}, got {_describe(value)}")
-    moment = parsed[0]
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _date(value: Any) -> Any:
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        # The calendar date as written: a date has no time zone to convert.
-        if _parse_date_time(text) is not None:
-            return text[:10]
-    return _reject(f"expected a date such as 2026-01-15 (YYYY-MM-DD), got {_describe(value)}")
-
-
-def _raw_json(value: Any) -> Any:
-    if isinstance(value, (dict, list, str)):
-        return value
-    return _reject(f"expected a JSON object, array or string, got {_describe(value)}")
-
-
-def _array(value: Any) -> Any:
-    items = [value] if not isinstance(value, (list, tuple)) else value
-    result = []
-    for item in items:
-        if item is None:
-            continue
-        text = _text(item)
-        if text != "":
-            result.append(text)
-    return result
-
-
-def _email(value: Any) -> Any:
-    return _text(value).strip().lower()
-
-
-def _email_list(value: Any) -> Any:
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)):
-        return _reject(f"expected a list of emails or a comma-separated string, got {_describe(items)}")
-    return [email for email in (_email(item) for item in items if item is not None) if email]
-
-
-def _link_url(value: Any) -> Any:
-    return normalize_url(_text(value))
-
-
-def _secondary_links(value: Any) -> Any:
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)):
-        return _reject(f"expected a list of links, got {_describe(items)}")
-    result = []
-    for item in items:
-        if isinstance(item, dict):
-            url = item.get("url")
-            result.append({**item, "url": normalize_url(url) if isinstance(url, str) else url})
-        elif item is not None and text_form(item).strip():
-            result.append({"url": normalize_url(text_form(item)), "label": ""})
-    return result
-
-
-def _currency_code(value: Any) -> Any:
-    code = _text(value).strip().upper()
-    if code and not _CURRENCY_RE.fullmatch(code):
-        return _reject(
-            f"expected a 3-letter ISO 4217 currency code such as USD or EUR, got {_describe(value)}"
-        )
-    return code
-
-
-def _blocknote(value: Any) -> Any:
-    return value if isinstance(value, str) else text_form(value)
-
-
-def _upper_text(value: Any) -> Any:
-    return _text(value).strip().upper()
-
-
-_SCALARS: dict[str, Convert] = {
-    "TEXT": _text,
-    "NUMBER": _number,
-    "POSITION": _number,
-    "NUMERIC": _numeric,
-    "BOOLEAN": _boolean,
-    "RATING": _rating,
-    "UUID": _uuid,
-    "DATE_TIME": _date_time,
-    "DATE": _date,
-    "RAW_JSON": _raw_json,
-    "ARRAY": _array,
-}
-
-_SUBFIELDS: dict[tuple[str, str], Convert] = {
-    ("EMAILS", "primaryEmail"): _email,
-    ("EMAILS", "additionalEmails"): _email_list,
-    ("LINKS", "primaryLinkUrl"): _link_url,
-    ("LINKS", "secondaryLinks"): _secondary_links,
-    ("PHONES", "primaryPhoneCountryCode"): _upper_text,
-    ("PHONES", "additionalPhones"): _raw_json,
-    ("CURRENCY", "amountMicros"): _micros,
-    ("CURRENCY", "currencyCode"): _currency_code,
-    ("ADDRESS", "addressLat"): _number,
-    ("ADDRESS", "addressLng"): _number,
-    ("ACTOR", "source"): _upper_text,
-    ("RICH_TEXT_V2", "blocknote"): _blocknote,
-    ("RICH_TEXT", "blocknote"): _blocknote,
-}
+def _unforeseen(value: Any, exc: Exception) -> str:
+    return shorten(f"the value {describe_value(value)} cannot be sent: {type(exc).__name__}: {exc}", 300)

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import Any
 
+from destination_twenty.columns import column_reader
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError
-from destination_twenty.mapping import normalize_url, text_form
+from destination_twenty.keys import normalize_email, normalize_url
 from destination_twenty.schema import UnknownField, find_object
-from destination_twenty.transforms import compile_transforms
+from destination_twenty.transforms import compile_transforms, text_form
 
 TARGETS_PREFIX = "targets."
 TARGET_ID_NAMESPACE = uuid.UUID("0b7f3c2a-5d8e-4f1a-9c6b-2e4d8a1f7c35")
@@ -47,6 +48,7 @@ class Lookup:
     leave_unset: bool  # a key that matches nothing leaves the relation unset instead of rejecting the record
     is_target: bool  # a note/task target (a junction row), not a join column
     convert: Callable[[Any], Any] = field(compare=False, hash=False, default=lambda v: v)
+    read: Callable[[Mapping[str, Any]], Any] = field(compare=False, hash=False, default=lambda data: None)
 
     def normalise(self, value: Any) -> str | None:
         """The key as Twenty compares it: emails lower-cased, link URLs as Twenty stores them."""
@@ -56,7 +58,7 @@ class Lookup:
         text = text_form(value).strip()
         sub = self.path.rpartition(".")[2]
         if sub == "primaryEmail" or self.path == "id":
-            text = text.lower()
+            text = normalize_email(text)
         elif sub == "primaryLinkUrl":
             text = normalize_url(text)
         return text or None
@@ -220,6 +222,9 @@ def _lookup(
         leave_unset=column_map.if_not_found == "leave_unset",
         is_target=is_target,
         convert=convert,
+        read=column_reader(
+            column_map.column
+        ),  # a dotted column reads into nested objects, as the mapper does
     )
 
 

@@ -1,29 +1,18 @@
-"""Just enough phone parsing to behave like the real server's libphonenumber call.
+"""Phone values as the real server checks and stores them.
 
-``+33 6 12 34 56 78`` becomes number ``612345678``, country ``FR``, calling code ``+33``. A number without
-``+`` needs a country or calling code; anything unparseable is the recorded 400 INVALID_PHONE_NUMBER. This
-is not libphonenumber: lengths are checked loosely (4 to 14 national digits).
+Follows twentyhq/twenty packages/twenty-server/src/engine/core-modules/record-transformer/utils/
+transform-phones-value.util.ts: the country and calling codes are checked first, then a non-empty number is parsed
+(libphonenumber-js's parsePhoneNumberWithError there, Google's libphonenumber port `phonenumbers` here) with them
+as defaults; the stored number is the national significant number, and a code the client did not send is the one
+inferred from the number. ``+33 6 12 34 56 78`` becomes ``612345678``, ``FR``, ``+33`` (recorded case
+phones_international_string); ``abc`` is a 400 INVALID_PHONE_NUMBER (recorded case phones_garbage).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-# Calling code -> the country libphonenumber reports first for it.
-CALLING_TO_COUNTRY = {
-    "1": "US", "7": "RU", "20": "EG", "27": "ZA", "30": "GR", "31": "NL", "32": "BE", "33": "FR", "34": "ES",
-    "36": "HU", "39": "IT", "40": "RO", "41": "CH", "43": "AT", "44": "GB", "45": "DK", "46": "SE", "47": "NO",
-    "48": "PL", "49": "DE", "51": "PE", "52": "MX", "54": "AR", "55": "BR", "56": "CL", "57": "CO", "58": "VE",
-    "60": "MY", "61": "AU", "62": "ID", "63": "PH", "64": "NZ", "65": "SG", "66": "TH", "81": "JP", "82": "KR",
-    "84": "VN", "86": "CN", "90": "TR", "91": "IN", "92": "PK", "94": "LK", "98": "IR", "212": "MA", "213": "DZ",
-    "216": "TN", "221": "SN", "225": "CI", "233": "GH", "234": "NG", "254": "KE", "351": "PT", "352": "LU",
-    "353": "IE", "354": "IS", "356": "MT", "357": "CY", "358": "FI", "359": "BG", "370": "LT", "371": "LV",
-    "372": "EE", "380": "UA", "381": "RS", "385": "HR", "386": "SI", "420": "CZ", "421": "SK", "852": "HK",
-    "886": "TW", "880": "BD", "966": "SA", "971": "AE", "972": "IL", "974": "QA",
-}  # fmt: skip
-COUNTRY_TO_CALLING = {country: code for code, country in CALLING_TO_COUNTRY.items()}
-COUNTRY_TO_CALLING.update({"CA": "1", "PR": "1", "KZ": "7", "VA": "39", "GG": "44", "JE": "44", "IM": "44"})
+import phonenumbers
 
 
 class PhoneError(Exception):
@@ -34,56 +23,53 @@ class PhoneError(Exception):
 
 @dataclass
 class Phone:
-    national: str
-    country: str
-    calling_code: str
+    national: str | None
+    country: str | None
+    calling_code: str | None
 
 
-def _split_international(digits: str) -> tuple[str, str]:
-    for length in (1, 2, 3):
-        code = digits[:length]
-        if code in CALLING_TO_COUNTRY:
-            return code, digits[length:]
-    raise PhoneError(f"Provided phone number is invalid +{digits}")
+def parse_phone(raw: str | None, country: str | None = None, calling: str | None = None) -> Phone:
+    """The stored (number, country, calling code); None stays None where the client sent nothing, as upstream's
+    `??` keeps an empty string the client sent."""
+    _check_codes(country, calling)
+    if not raw:
+        return Phone(national=raw, country=country, calling_code=calling)
+    region = country or None
+    calling_digits = calling.replace("+", "") if calling else None
+    if region is None and calling_digits:
+        region = phonenumbers.region_code_for_country_code(int(calling_digits))
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise PhoneError(f"Provided phone number is invalid {raw}") from None
+    inferred = phonenumbers.region_code_for_number(number)
+    inferred = inferred if inferred and inferred != "001" else None  # 001: a non-geographic number
+    if inferred and country and inferred != country:
+        raise PhoneError(
+            "Provided and inferred country code are conflicting", "CONFLICTING_PHONE_COUNTRY_CODE"
+        )
+    if calling_digits and str(number.country_code) != calling_digits:
+        raise PhoneError(
+            "Provided and inferred calling code are conflicting", "CONFLICTING_PHONE_CALLING_CODE"
+        )
+    return Phone(
+        national=phonenumbers.national_significant_number(number),
+        country=country if country is not None else (inferred or ""),
+        calling_code=calling if calling is not None else f"+{number.country_code}",
+    )
 
 
-def parse_phone(raw: str, country: str | None = None, calling: str | None = None) -> Phone:
-    text = raw.strip()
-    if not re.fullmatch(r"\+?[\d\s().\-/]+", text) or not re.search(r"\d", text):
-        raise PhoneError(f"Provided phone number is invalid {raw}")
-    if country is not None and country != "":
-        country = country.upper()
-        if country not in COUNTRY_TO_CALLING:
-            raise PhoneError(f"Invalid country code {country}", "INVALID_COUNTRY_CODE")
-    else:
-        country = None
-    calling_digits = None
-    if calling:
-        calling_digits = calling.lstrip("+")
-        if calling_digits not in CALLING_TO_COUNTRY:
-            raise PhoneError(f"Invalid calling code {calling}", "INVALID_CALLING_CODE")
-        if country and COUNTRY_TO_CALLING[country] != calling_digits:
-            raise PhoneError(
-                "Provided country code and calling code are conflicting",
-                "CONFLICTING_PHONE_CALLING_CODE_AND_COUNTRY_CODE",
-            )
-    digits = re.sub(r"\D", "", text)
-    if text.startswith("+"):
-        code, national = _split_international(digits)
-        if country and COUNTRY_TO_CALLING[country] != code:
-            raise PhoneError(
-                "Provided country code and calling code are conflicting",
-                "CONFLICTING_PHONE_CALLING_CODE_AND_COUNTRY_CODE",
-            )
-        country = country or CALLING_TO_COUNTRY[code]
-    else:
-        if not country and not calling_digits:
-            raise PhoneError(f"Provided phone number is invalid {raw}")
-        code = calling_digits or COUNTRY_TO_CALLING[country]
-        country = country or CALLING_TO_COUNTRY[code]
-        national = digits
-        if code != "39" and national.startswith("0"):
-            national = national[1:]  # national trunk prefix
-    if not 4 <= len(national) <= 14:
-        raise PhoneError(f"Provided phone number is invalid {raw}")
-    return Phone(national=national, country=country, calling_code="+" + code)
+def _check_codes(country: str | None, calling: str | None) -> None:
+    if country and country not in phonenumbers.SUPPORTED_REGIONS:
+        raise PhoneError(f"Invalid country code {country}", "INVALID_COUNTRY_CODE")
+    if not calling:
+        return
+    digits = calling.replace("+", "")
+    regions = phonenumbers.region_codes_for_country_code(int(digits)) if digits.isdigit() else ()
+    if not regions or regions == ("ZZ",):
+        raise PhoneError(f"Invalid calling code {calling}", "INVALID_CALLING_CODE")
+    if country and country not in regions:
+        raise PhoneError(
+            "Provided country code and calling code are conflicting",
+            "CONFLICTING_PHONE_CALLING_CODE_AND_COUNTRY_CODE",
+        )

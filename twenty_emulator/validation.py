@@ -131,7 +131,9 @@ def parse_date_value(raw, field_name: str, *, date_only: bool) -> str:
     except ValueError:
         raise internal_error(f'date/time field value out of range: "{raw}"') from None
     if date_only:
-        return dt.strftime("%Y-%m-%d")
+        return f"{dt.year:04d}-" + dt.strftime(
+            "%m-%d"
+        )  # Postgres writes four-digit years; strftime drops zeros
     tz = parts.get("tz")
     if tz and tz != "Z":
         sign = 1 if tz[0] == "+" else -1
@@ -140,7 +142,7 @@ def parse_date_value(raw, field_name: str, *, date_only: bool) -> str:
         dt = datetime.fromtimestamp(
             dt.replace(tzinfo=timezone.utc).timestamp() - sign * offset_min * 60, tz=timezone.utc
         ).replace(tzinfo=None)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return f"{dt.year:04d}-" + dt.strftime("%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 # ----------------------------------------------------------------------------- links
@@ -433,19 +435,13 @@ class RecordValidator:
             self._text(v, f"{name}.{sub}")
         out = {}
         try:
-            if number:
-                parsed = parse_phone(number, country or None, calling or None)
-                out.update(
-                    primaryPhoneNumber=parsed.national,
-                    primaryPhoneCountryCode=parsed.country,
-                    primaryPhoneCallingCode=parsed.calling_code,
-                )
-            else:
-                out.update(
-                    primaryPhoneNumber="",
-                    primaryPhoneCountryCode=country or "",
-                    primaryPhoneCallingCode=calling or "",
-                )
+            # Upstream keeps what was sent (`countryCode ?? inferred`); a sub-field not sent is stored empty.
+            parsed = parse_phone(number, country, calling)
+            out.update(
+                primaryPhoneNumber=parsed.national or "",
+                primaryPhoneCountryCode=parsed.country or "",
+                primaryPhoneCallingCode=parsed.calling_code or "",
+            )
             if "additionalPhones" in value:
                 extra = value["additionalPhones"] or []
                 if not isinstance(extra, list):
@@ -460,7 +456,11 @@ class RecordValidator:
                         str(item.get("number") or ""), item.get("countryCode"), item.get("callingCode")
                     )
                     phones.append(
-                        {"number": p.national, "countryCode": p.country, "callingCode": p.calling_code}
+                        {
+                            "number": p.national or "",
+                            "countryCode": p.country or "",
+                            "callingCode": p.calling_code or "",
+                        }
                     )
                 out["additionalPhones"] = phones
         except PhoneError as exc:

@@ -4,7 +4,8 @@ from hypothesis import strategies as st
 
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError, RecordRejected
-from destination_twenty.mapping import Mapper, normalize_url, unique_keys
+from destination_twenty.keys import normalize_url, unique_keys
+from destination_twenty.mapping import Mapper
 from destination_twenty.schema import FieldInfo, ObjectSchema
 
 ADA_ID = "123e4567-e89b-42d3-a456-426614174000"
@@ -445,6 +446,25 @@ def test_uuid_and_join_columns(people):
         ("2026-01-15T10:00:00.123456789Z", "2026-01-15T10:00:00.123Z"),
         ("2024-02-29", "2024-02-29T00:00:00.000Z"),
         (" 2026-01-15 ", "2026-01-15T00:00:00.000Z"),
+        # issue 10, item 5: what a warehouse sends and what Twenty's own parser (new Date(value)) takes
+        ("2026-01-15 10:00:00.5", "2026-01-15T10:00:00.500Z"),  # naive: UTC
+        ("2026-01-15t10:00:00z", "2026-01-15T10:00:00.000Z"),
+        ("2026-01-15T10:00:00 UTC", "2026-01-15T10:00:00.000Z"),
+        ("2026/01/15 10:00", "2026-01-15T10:00:00.000Z"),
+        ("2026/1/5", "2026-01-05T00:00:00.000Z"),
+        ("01/15/2026", "2026-01-15T00:00:00.000Z"),  # month first, as Twenty reads it
+        ("Thu, 15 Jan 2026 10:00:00 GMT", "2026-01-15T10:00:00.000Z"),
+        ("15 Jan 2026 10:00:00 +0100", "2026-01-15T09:00:00.000Z"),
+        ("Jan 15, 2026", "2026-01-15T00:00:00.000Z"),
+        ("January 15 2026 10:00 GMT+0200", "2026-01-15T08:00:00.000Z"),
+        (1768471200, "2026-01-15T10:00:00.000Z"),  # epoch seconds
+        (1768471200.25, "2026-01-15T10:00:00.250Z"),
+        (1768471200000, "2026-01-15T10:00:00.000Z"),  # epoch milliseconds, from 10^11 on
+        (0, "1970-01-01T00:00:00.000Z"),
+        (-86400, "1969-12-31T00:00:00.000Z"),
+        # years before 1000 keep four digits (strftime wrote 999-...)
+        ("0999-03-04T05:06:07Z", "0999-03-04T05:06:07.000Z"),
+        ("0001-01-01", "0001-01-01T00:00:00.000Z"),
     ],
 )
 def test_date_time(tasks, value, expected):
@@ -452,25 +472,36 @@ def test_date_time(tasks, value, expected):
 
 
 @pytest.mark.parametrize(
-    "value", ["15/01/2026", "not a date", 1768471200000, "2026-02-30", "2025-02-29", "2026-13-01",
-              "2026-01-15T25:00:00Z", "Jan 15, 2026", True]
+    "value", ["15/01/2026", "not a date", "2026-02-30", "2025-02-29", "2026-13-01", "2026-01-15T25:00:00Z",
+              "Smarch 15, 2026", "2026-01-15T10:00:00+24:00", "999-01-01", "12026-01-01", "20260115", True,
+              10**20, float("nan"), float("inf"), "0001-01-01T00:00:00+01:00", [2026, 1, 15]]
 )  # fmt: skip
 def test_date_time_rejects_with_expected_format(tasks, value):
     reason = rejected(tasks, "dueAt", value)
     assert reason.startswith(
-        "expected an ISO 8601 date-time such as 2026-01-15T10:00:00Z or a date such as 2026-01-15, got "
+        "expected a date-time such as 2026-01-15T10:00:00Z, 2026-01-15 10:00:00 (UTC) or 2026-01-15, "
+        "or epoch seconds or milliseconds, got "
     )
 
 
 @pytest.mark.parametrize(
     "value, expected",
-    [("2026-01-15", "2026-01-15"), ("2026-01-15T23:00:00-05:00", "2026-01-15"), ("", None)],
+    [
+        ("2026-01-15", "2026-01-15"),
+        ("2026-01-15T23:00:00-05:00", "2026-01-15"),  # the calendar date as written
+        ("2026-01-15 23:59:59", "2026-01-15"),
+        ("Jan 15, 2026", "2026-01-15"),
+        (1768521599, "2026-01-15"),  # epoch numbers are read in UTC
+        (1768521600000, "2026-01-16"),
+        ("0999-12-31", "0999-12-31"),
+        ("", None),
+    ],
 )
 def test_date(value, expected):
     assert one(CUSTOM, "born", value) == expected
 
 
-@pytest.mark.parametrize("value", ["15/01/2026", "2026-02-30", 20260115])
+@pytest.mark.parametrize("value", ["15/01/2026", "2026-02-30", "20260115", False, 10**20])
 def test_date_rejects(value):
     assert rejected(CUSTOM, "born", value).startswith("expected a date such as 2026-01-15 (YYYY-MM-DD)")
 
@@ -508,9 +539,134 @@ def test_secondary_links(companies):
 
 
 def test_phones():
-    assert one(CUSTOM, "phones.primaryPhoneNumber", 612345678) == "612345678"
-    assert one(CUSTOM, "phones.primaryPhoneNumber", "+33 6 12 34 56 78") == "+33 6 12 34 56 78"
+    assert one(CUSTOM, "phones.primaryPhoneNumber", "+33 6 12 34 56 78") == "612345678"
     assert one(CUSTOM, "phones.primaryPhoneCountryCode", " fr ") == "FR"
+
+
+def phones(mapping, data, schema=CUSTOM, country=None):
+    return Mapper([cm(c, f) for c, f in mapping], schema, phone_country=country).map(data)["phones"]
+
+
+def phone_rejected(mapping, data, schema=CUSTOM, country=None):
+    with pytest.raises(RecordRejected) as err:
+        Mapper([cm(c, f) for c, f in mapping], schema, phone_country=country).map(data)
+    return err.value
+
+
+NUMBER = [("tel", "phones.primaryPhoneNumber")]
+
+
+@pytest.mark.parametrize("schema", [CUSTOM, None])
+@pytest.mark.parametrize(
+    "tel, country, expected",
+    [
+        # issue 10, item 4: faker's telephone values, refused by Twenty as sent
+        ("242.450.4284", "US", ("2424504284", "BS", "+1")),  # 242 is the Bahamas' area code
+        ("1-148-789-3272", "US", ("487893272", "US", "+1")),
+        ("(212) 555-0199", "US", ("2125550199", "US", "+1")),
+        ("+33 6 12 34 56 78", "US", ("612345678", "FR", "+33")),  # a + wins over the default
+        ("06 12 34 56 78", "FR", ("612345678", "FR", "+33")),
+        ("+39 06 1234 5678", None, ("0612345678", "IT", "+39")),
+        (612345678, "FR", ("612345678", "FR", "+33")),
+    ],
+)
+def test_phone_numbers_are_parsed_into_number_country_and_calling_code(schema, tel, country, expected):
+    got = phones(NUMBER, {"tel": tel}, schema, country)
+    assert (
+        got["primaryPhoneNumber"],
+        got["primaryPhoneCountryCode"],
+        got["primaryPhoneCallingCode"],
+    ) == expected
+
+
+def test_a_mapped_country_or_calling_code_reads_numbers_without_plus():
+    mapping = [*NUMBER, ("cc", "phones.primaryPhoneCountryCode")]
+    assert (
+        phones(mapping, {"tel": "06 12 34 56 78", "cc": "fr"}, country="US")["primaryPhoneCountryCode"]
+        == "FR"
+    )
+    mapping = [*NUMBER, ("calling", "phones.primaryPhoneCallingCode")]
+    got = phones(mapping, {"tel": "020 7946 0958", "calling": "44"})
+    assert (got["primaryPhoneNumber"], got["primaryPhoneCountryCode"], got["primaryPhoneCallingCode"]) == (
+        "2079460958",
+        "GB",
+        "+44",
+    )
+
+
+def test_a_whole_phones_field_takes_a_bare_number_or_an_object():
+    assert phones([("tel", "phones")], {"tel": "+1 212 555 0199"})["primaryPhoneNumber"] == "2125550199"
+    got = phones(
+        [("p", "phones")], {"p": {"primaryPhoneNumber": "612345678", "primaryPhoneCountryCode": "FR"}}
+    )
+    assert got["primaryPhoneCallingCode"] == "+33"
+
+
+def test_additional_phones_are_parsed_too():
+    got = phones(
+        [("more", "phones.additionalPhones")], {"more": "+33 6 12 34 56 78; (212) 555-0199"}, country="US"
+    )
+    assert got["additionalPhones"] == [
+        {"number": "612345678", "countryCode": "FR", "callingCode": "+33"},
+        {"number": "2125550199", "countryCode": "US", "callingCode": "+1"},
+    ]
+    got = phones(
+        [("more", "phones.additionalPhones")], {"more": [{"number": "0612345678", "countryCode": "FR"}]}
+    )
+    assert got["additionalPhones"] == [{"number": "612345678", "countryCode": "FR", "callingCode": "+33"}]
+
+
+@pytest.mark.parametrize(
+    "mapping, data, country, field, words",
+    [
+        (NUMBER, {"tel": "abc"}, "US", "phones.primaryPhoneNumber", ["'abc'"]),
+        (
+            NUMBER,
+            {"tel": "242.450.4284"},
+            None,
+            "phones.primaryPhoneNumber",
+            ["'242.450.4284'", "default_phone_country"],
+        ),
+        (NUMBER, {"tel": "+999 123"}, None, "phones.primaryPhoneNumber", ["'+999 123'"]),
+        (NUMBER, {"tel": ["+33612345678"]}, None, "phones.primaryPhoneNumber", ["a list"]),
+        (
+            [*NUMBER, ("cc", "phones.primaryPhoneCountryCode")],
+            {"tel": "+44 20 7946 0958", "cc": "FR"},
+            None,
+            "phones.primaryPhoneNumber",
+            ["belongs to GB", "FR"],
+        ),
+        (
+            [*NUMBER, ("cc", "phones.primaryPhoneCountryCode")],
+            {"tel": "0612345678", "cc": "XX"},
+            None,
+            "phones.primaryPhoneCountryCode",
+            ["'XX'"],
+        ),
+        (
+            [*NUMBER, ("calling", "phones.primaryPhoneCallingCode")],
+            {"tel": "+44 20 7946 0958", "calling": "+33"},
+            None,
+            "phones.primaryPhoneNumber",
+            ["+44", "+33"],
+        ),
+        (
+            [("more", "phones.additionalPhones")],
+            {"more": ["nope"]},
+            "US",
+            "phones.additionalPhones",
+            ["'nope'"],
+        ),
+    ],
+)
+def test_a_phone_that_cannot_be_parsed_rejects_the_record_naming_field_and_value(
+    mapping, data, country, field, words
+):
+    for schema in (CUSTOM, None):
+        err = phone_rejected(mapping, data, schema, country)
+        assert err.field == field
+        for word in words:
+            assert word in err.reason, err.reason
 
 
 def test_currency(opportunities):
@@ -619,3 +775,19 @@ def test_unique_keys_match_after_mapping(people):
 def test_normalize_url_is_idempotent(url):
     once = normalize_url(url)
     assert normalize_url(once) == once or once.endswith("/")
+
+
+@pytest.mark.parametrize("schema_name", ["companies", None])
+@pytest.mark.parametrize("url", ["https://[::1", "http://[::1/x", "https://a.example:99999"])
+def test_a_malformed_link_rejects_the_record_naming_field_and_value(request, schema_name, url):
+    schema = request.getfixturevalue(schema_name) if schema_name else None
+    reason = rejected(schema, "domainName.primaryLinkUrl", url)
+    assert url in reason and "link" in reason
+    with pytest.raises(RecordRejected) as err:
+        Mapper([], schema).map({"domainName": {"primaryLinkUrl": url}})
+    assert err.value.field == "domainName" and url in err.value.reason
+
+
+def test_secondary_links_are_checked_too(companies):
+    reason = rejected(companies, "domainName.secondaryLinks", ["https://ok.example", "https://[::1"])
+    assert "https://[::1" in reason

@@ -51,6 +51,7 @@ EXPECTED_PROPERTIES = {
     "max_retry_seconds",
     "dry_run",
     "rejected_records_path",
+    "default_phone_country",
 }
 EXPECTED_DEFAULTS = {
     "api_url": "https://api.twenty.com",

@@ -1,0 +1,77 @@
+"""Unique keys: the values a payload (or a record read back from Twenty) is matched on, normalised as Twenty
+compares them. The writer uses them to order and split batches, the batch sender to pair stored rows with items.
+
+Nothing here raises on a value: a stored record must never end a sync, and a bad value sent by the source has
+already been rejected by the mapper (coercion.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from destination_twenty.schema import ObjectSchema
+from destination_twenty.transforms import text_form
+
+# Upsert keys used when the object's metadata is unknown (reference §3.3).
+DEFAULT_UNIQUE_PATHS = ("id", "emails.primaryEmail", "domainName.primaryLinkUrl")
+
+
+def unique_keys(payload: Mapping[str, Any], schema: ObjectSchema | None) -> list[tuple[str, str]]:
+    """The upsert-key values present in a payload, normalised as Twenty compares them."""
+    paths = schema.unique_paths if schema is not None else DEFAULT_UNIQUE_PATHS
+    keys = []
+    for path in paths:
+        top, _, sub = path.partition(".")
+        value = payload.get(top)
+        if sub:
+            value = value.get(sub) if isinstance(value, Mapping) else None
+        if value is None or isinstance(value, (dict, list)):
+            continue
+        text = text_form(value).strip()
+        if sub == "primaryEmail":
+            text = normalize_email(text)
+        elif path == "id":
+            text = text.lower()
+        elif sub == "primaryLinkUrl":
+            text = normalize_url(text)
+        if text:
+            keys.append((path, text))
+    return keys
+
+
+def normalize_email(value: str) -> str:
+    """As Twenty stores and matches an email: trimmed and lower-cased (recorded case upsert_person_uppercase_email)."""
+    return value.strip().lower()
+
+
+def normalize_url(value: str) -> str:
+    """As Twenty stores a link: scheme and host lower-cased, trailing "/" dropped; no scheme is added.
+
+    A URL that cannot be parsed (`https://[::1`) is kept as written, as Twenty's
+    lowercaseUrlOriginAndRemoveTrailingSlash (twenty-shared) keeps it; use `normalize_url_strict` to refuse one.
+    """
+    try:
+        return _normalize(value)
+    except ValueError:
+        return value.strip()
+
+
+def normalize_url_strict(value: str) -> str:
+    """normalize_url, but ValueError (with a reason) when the URL cannot be parsed."""
+    return _normalize(value)
+
+
+def _normalize(value: str) -> str:
+    url = value.strip()
+    if "://" in url:
+        parts = urlsplit(url)  # ValueError on a broken IPv6 host such as https://[::1
+        parts.port  # noqa: B018 - ValueError on a port that is not a number in range
+        url = urlunsplit(
+            (parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, parts.fragment)
+        )
+    else:
+        cut = min((i for i in (url.find("/"), url.find("?"), url.find("#")) if i >= 0), default=len(url))
+        url = url[:cut].lower() + url[cut:]
+    return url[:-1] if url.endswith("/") else url
