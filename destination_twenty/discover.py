@@ -1,0 +1,118 @@
+"""`destination-twenty discover`: what this workspace can receive, as an Airbyte DESTINATION_CATALOG (protocol
+0.16+; the CDK has no destination discover, so the message is built here as plain JSON).
+
+One operation per active, non-system object and supported sync mode: its writable fields as JSON schema
+(composite sub-fields as nested objects, select options as enums, MANY_TO_ONE relations as their join column and
+their lookup paths), and on append_dedup its matching keys (id and the unique fields). PyAirbyte users and people
+writing a column mapping read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from destination_twenty.schema import COMPOSITE_SUBFIELDS, ObjectSchema, find_object
+
+SYNC_MODES = ("append", "append_dedup")  # what the connector writes; overwrite would delete, which it never does
+
+_SCALAR: dict[str, dict[str, Any]] = {
+    "TEXT": {"type": "string"},
+    "NUMBER": {"type": "number"},
+    "NUMERIC": {"type": "number"},
+    "POSITION": {"type": "number"},
+    "BOOLEAN": {"type": "boolean"},
+    "DATE": {"type": "string", "format": "date"},
+    "DATE_TIME": {"type": "string", "format": "date-time"},
+    "UUID": {"type": "string", "format": "uuid"},
+    "RAW_JSON": {},
+    "ARRAY": {"type": "array"},
+}
+_SUBFIELD: dict[str, dict[str, Any]] = {
+    "amountMicros": {"type": "number", "description": "in currency units; sent as micros (× 1,000,000)"},
+    "additionalEmails": {"type": "array", "items": {"type": "string"}},
+    "secondaryLinks": {"type": "array"},
+    "additionalPhones": {"type": "array"},
+    "addressLat": {"type": "number"},
+    "addressLng": {"type": "number"},
+}
+
+
+def destination_catalog(objects: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The DESTINATION_CATALOG message for the workspace described by the metadata API's objects."""
+    operations = []
+    for raw in objects:
+        if not isinstance(raw, Mapping) or raw.get("isActive", True) is False or raw.get("isSystem") is True:
+            continue
+        plural = raw.get("namePlural")
+        schema = find_object(objects, plural) if isinstance(plural, str) else None
+        if schema is None:
+            continue
+        json_schema = _object_schema(schema, raw, objects)
+        keys = [path.split(".") for path in schema.unique_paths]
+        for mode in SYNC_MODES:
+            operation: dict[str, Any] = {"object_name": plural, "sync_mode": mode, "json_schema": json_schema}
+            if mode == "append_dedup":
+                operation["matching_keys"] = keys
+            operations.append(operation)
+    return {"type": "DESTINATION_CATALOG", "destination_catalog": {"operations": operations}}
+
+
+def _object_schema(
+    schema: ObjectSchema, raw: Mapping[str, Any], objects: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for name in sorted(schema.fields):
+        info = schema.writable(name)
+        if info is None:
+            continue
+        properties[name] = _field_schema(info.type, info.options)
+    for name, target in _relations(raw).items():
+        properties[f"{name}Id"] = {"type": "string", "format": "uuid", "description": f"id of a {target}"}
+        target_schema = find_object(objects, target)
+        lookup: dict[str, Any] = {"id": {"type": "string", "format": "uuid"}}
+        for path in target_schema.unique_paths if target_schema else ():
+            head, _, sub = path.partition(".")
+            if sub:
+                lookup[head] = {"type": "object", "properties": {sub: {"type": "string"}}}
+        if target_schema is not None and target_schema.writable("name") is not None:
+            lookup.setdefault("name", {"type": "string"})
+        properties[name] = {
+            "type": "object",
+            "description": f"a {target} looked up by one of these fields, e.g. {name}.{_example(target_schema)}",
+            "properties": lookup,
+        }
+    return {"type": "object", "additionalProperties": False, "properties": properties}
+
+
+def _field_schema(kind: str, options: Sequence[str]) -> dict[str, Any]:
+    if kind in ("SELECT", "RATING"):
+        return {"type": "string", "enum": list(options)} if options else {"type": "string"}
+    if kind == "MULTI_SELECT":
+        items = {"type": "string", "enum": list(options)} if options else {"type": "string"}
+        return {"type": "array", "items": items}
+    if kind in COMPOSITE_SUBFIELDS:
+        return {
+            "type": "object",
+            "properties": {sub: _SUBFIELD.get(sub, {"type": "string"}) for sub in COMPOSITE_SUBFIELDS[kind]},
+        }
+    return dict(_SCALAR.get(kind, {}))
+
+
+def _relations(raw: Mapping[str, Any]) -> dict[str, str]:
+    """MANY_TO_ONE relations: name → target plural."""
+    result = {}
+    for f in raw.get("fields") or ():
+        if not isinstance(f, Mapping) or f.get("type") not in ("RELATION", "MORPH_RELATION"):
+            continue
+        relation = f.get("relation") if isinstance(f.get("relation"), Mapping) else {}
+        target = relation.get("targetObjectMetadata") or {}
+        if str(relation.get("type", "")).upper() == "MANY_TO_ONE" and isinstance(target, Mapping):
+            if target.get("namePlural") and f.get("isActive", True) is not False:
+                result[str(f["name"])] = str(target["namePlural"])
+    return result
+
+
+def _example(schema: ObjectSchema | None) -> str:
+    paths = [p for p in (schema.unique_paths if schema else ()) if p != "id"]
+    return paths[0] if paths else "id"
