@@ -13,11 +13,12 @@ import sqlite3
 import time
 import uuid
 
+from .clock import now_iso
 from .errors import DUPLICATE_MESSAGE, bad_request, internal_error, not_found
 from .filters import ListQuery, encode_cursor
 from .schema import COMPOSITE_SUBFIELDS, UNIQUE_SUBFIELD, ObjectMeta, Workspace
 from .store import Store, unique_value
-from .validation import RecordValidator, now_iso
+from .validation import RecordValidator
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _WORD = re.compile(r"\w+", re.U)

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .clock import now_iso
 from .errors import ApiError, bad_request
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "standard_objects.json"
@@ -195,12 +196,6 @@ class ObjectMeta:
         return "createdBy" in self.fields
 
 
-def _ts_now() -> str:
-    from .validation import now_iso
-
-    return now_iso()
-
-
 class Workspace:
     """All object metadata of the one emulated workspace."""
 
@@ -210,7 +205,7 @@ class Workspace:
         self._fk_names = raw["foreignKeyNames"]
         self.objects: dict[str, ObjectMeta] = {}  # by nameSingular
         self.by_plural: dict[str, ObjectMeta] = {}
-        created = _ts_now()
+        created = now_iso()
         for o in raw["objects"]:
             obj = ObjectMeta(
                 id=str(uuid.uuid4()),
@@ -370,7 +365,7 @@ class Workspace:
                 raise bad_request(f"{name} should be in camelCase")
             if name in self.objects or name in self.by_plural:
                 raise bad_request("Object already exists")
-        created = _ts_now()
+        created = now_iso()
         obj = ObjectMeta(
             id=str(uuid.uuid4()),
             nameSingular=singular,
@@ -438,7 +433,7 @@ class Workspace:
         is_unique = bool(body.get("isUnique"))
         if is_unique and ftype not in ("TEXT", "EMAILS", "LINKS", "PHONES", "NUMBER", "UUID"):
             raise bad_request(f"Unique constraint is not supported for {ftype} fields in the emulator")
-        created = _ts_now()
+        created = now_iso()
         f = self._make_field(
             {
                 "name": name,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from .clock import now_iso
 from .errors import ApiError, bad_request
 from .faults import FaultInjector
 from .filters import encode_cursor, parse_list_query
@@ -24,7 +25,7 @@ from .records import Records
 from .schema import Workspace
 from .store import Store
 from .throttle import Throttle
-from .validation import UUID_RE, now_iso
+from .validation import UUID_RE
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 JSON_TYPE = "application/json; charset=utf-8"

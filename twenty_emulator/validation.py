@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
 import uuid
 from datetime import datetime, timezone
 
@@ -44,12 +43,6 @@ ACTOR_SOURCES = {
     "WEBHOOK",
     "APPLICATION",
 }
-
-
-def now_iso(ts: float | None = None) -> str:
-    ts = time.time() if ts is None else ts
-    ms = int(ts * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
 def js_number(value) -> str:
