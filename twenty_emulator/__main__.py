@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--faults",
         default=None,
         help="comma list of KIND:PROBABILITY or KIND@N;M (1-based /rest/ request numbers); KIND is 500, 502, "
-        "503, 429, timeout, reset, commit-reset or latency=MS",
+        "503, 429, timeout, reset, commit-reset, truncate or latency=MS",
     )
     p.add_argument(
         "--fault-seed", type=int, default=None, help="seed for probabilistic faults (repeatable runs)"

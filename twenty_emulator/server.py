@@ -187,6 +187,19 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _send_truncated(self, status: int, payload, headers: dict | None) -> None:
+        """Promise the whole body in Content-Length, send half of it, then close (a FIN, not a reset)."""
+        data = _dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", JSON_TYPE)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+
     def _abort_connection(self) -> None:
         """Drop the TCP connection with a reset, without an HTTP answer."""
         try:
@@ -266,6 +279,9 @@ class Handler(BaseHTTPRequestHandler):
             )
         if entry["fault"] == "commit-reset":
             self._abort_connection()  # the write happened; the client never hears about it
+        elif entry["fault"] == "truncate":
+            self._send_truncated(status, payload, headers)  # the write happened; the answer is cut short
+            entry["status"] = status
         else:
             self._send(status, payload, headers=headers)
             entry["status"] = status
