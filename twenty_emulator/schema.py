@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .clock import now_iso
 from .errors import ApiError, bad_request
+from .versions import CURRENT, TwentyVersion
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "standard_objects.json"
 
@@ -131,9 +132,16 @@ class Field:
     isUnique: bool = False
     createdAt: str = ""
 
+    morphId: str | None = None  # set on the per-target fields of one MORPH_RELATION (v1.20 note/task targets)
+
     @property
     def join_column(self) -> str | None:
-        if self.type == "RELATION" and self.relation and self.relation["type"] == "MANY_TO_ONE":
+        # A MORPH_RELATION of attachments / timeline activities has no relation here and no join column.
+        if (
+            self.type in ("RELATION", "MORPH_RELATION")
+            and self.relation
+            and self.relation["type"] == "MANY_TO_ONE"
+        ):
             return self.name + "Id"
         return None
 
@@ -196,11 +204,49 @@ class ObjectMeta:
         return "createdBy" in self.fields
 
 
-class Workspace:
-    """All object metadata of the one emulated workspace."""
+# Junction objects whose targets became one MORPH_RELATION in v1.20; favorites keep plain relations.
+MORPH_JUNCTIONS = ("noteTarget", "taskTarget")
 
-    def __init__(self) -> None:
+
+def _cap(name: str) -> str:
+    return name[0].upper() + name[1:]
+
+
+def _with_morph_targets(raw: dict) -> dict:
+    """The recorded metadata as v1.20 names it: noteTarget.person -> targetPerson (join column targetPersonId)."""
+    raw = copy.deepcopy(raw)
+    renamed: dict[tuple[str, str], str] = {}
+    for o in raw["objects"]:
+        if o["nameSingular"] not in MORPH_JUNCTIONS:
+            continue
+        morph_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "twenty-emulator/morph/" + o["nameSingular"]))
+        for f in o["fields"]:
+            rel = f.get("relation") or {}
+            if (
+                f["type"] == "RELATION"
+                and rel.get("type") == "MANY_TO_ONE"
+                and f["name"] != o["nameSingular"][:-6]
+            ):
+                new = "target" + _cap(f["name"])
+                renamed[(o["nameSingular"], f["name"])] = new
+                o["recordKeys"] = [new + "Id" if k == f["name"] + "Id" else k for k in o["recordKeys"]]
+                f.update(name=new, type="MORPH_RELATION", morphId=morph_id)
+    for o in raw["objects"]:
+        for f in o["fields"]:
+            rel = f.get("relation") or {}
+            if (rel.get("target"), rel.get("targetField")) in renamed:
+                rel["targetField"] = renamed[(rel["target"], rel["targetField"])]
+    return raw
+
+
+class Workspace:
+    """All object metadata of the one emulated workspace, named as ``version`` names it."""
+
+    def __init__(self, version: TwentyVersion = CURRENT) -> None:
+        self.version = version
         raw = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+        if version.morph_targets:
+            raw = _with_morph_targets(raw)
         self._custom_template = raw["customObject"]
         self._fk_names = raw["foreignKeyNames"]
         self.objects: dict[str, ObjectMeta] = {}  # by nameSingular
@@ -263,6 +309,7 @@ class Workspace:
             relation=f.get("relation"),
             isUnique=bool(f.get("isUnique", False)),
             createdAt=created,
+            morphId=f.get("morphId"),
         )
 
     def resolve_plural(self, segment: str) -> ObjectMeta:
@@ -331,9 +378,10 @@ class Workspace:
                 },
                 "sourceFieldMetadata": {"id": f.id, "name": f.name},
             }
+        extra = {"morphId": f.morphId} if f.morphId else {}
         return {
             "id": f.id,
-            "type": f.type,
+            "type": self.type_name(f.type),
             "name": f.name,
             "label": f.label,
             "description": f.description,
@@ -347,7 +395,18 @@ class Workspace:
             "defaultValue": f.defaultValue,
             "options": copy.deepcopy(f.options),
             "relation": relation,
+            **extra,
         }
+
+    def type_name(self, ftype: str) -> str:
+        """The metadata name of a field type (the rich-text composite was renamed at v1.20)."""
+        return self.version.rich_text_type if ftype == "RICH_TEXT_V2" else ftype
+
+    def junction_column(self, junction: str, singular: str) -> str:
+        """The join column a junction object gets for a new custom object (noteTargets.petId, or targetPetId)."""
+        if self.version.morph_targets and junction in MORPH_JUNCTIONS:
+            return "target" + _cap(singular) + "Id"
+        return singular + "Id"
 
     def find_object_by_id(self, object_id: str) -> ObjectMeta | None:
         return next((o for o in self.objects.values() if o.id == object_id), None)
@@ -387,7 +446,9 @@ class Workspace:
             if isinstance(spec.get("description"), str):
                 spec["description"] = spec["description"].replace("{labelPlural}", obj.labelPlural)
             if spec["relation"] and spec["relation"]["targetField"] != "target":
-                spec["relation"]["targetField"] = singular
+                spec["relation"]["targetField"] = self.junction_column(spec["relation"]["target"], singular)[
+                    :-2
+                ]
             obj.fields[spec["name"]] = self._make_field(spec, created)
         # Give the junction objects a join column to the new object (noteTargets.petId, ...).
         for source_name, inverse in (
@@ -396,10 +457,13 @@ class Workspace:
             ("favorite", "favorites"),
         ):
             source = self.objects[source_name]
-            source.fields[singular] = self._make_field(
+            name = self.junction_column(source_name, singular)[:-2]
+            morph_ids = {f.morphId for f in source.fields.values() if f.morphId}
+            source.fields[name] = self._make_field(
                 {
-                    "name": singular,
-                    "type": "RELATION",
+                    "name": name,
+                    "type": "MORPH_RELATION" if morph_ids else "RELATION",
+                    "morphId": next(iter(morph_ids), None),
                     "label": obj.labelSingular,
                     "description": f"{source.labelPlural.replace(' ', '')} {obj.labelSingular}",
                     "icon": "IconCheckbox",
@@ -422,6 +486,11 @@ class Workspace:
         if obj is None:
             raise ApiError(404, "NotFoundException", "Object metadata not found")
         name, ftype = body.get("name"), body.get("type")
+        if self.version.rich_text_type != "RICH_TEXT_V2":
+            if ftype == "RICH_TEXT_V2":  # renamed away: no longer a member of the type enum (wording a guess)
+                raise bad_request(f'Value "{ftype}" does not exist in "FieldMetadataType" enum.')
+            if ftype == self.version.rich_text_type:
+                ftype = "RICH_TEXT_V2"  # one internal name; type_name() shows the version's
         if not isinstance(name, str) or not name.isidentifier():
             raise bad_request("Name is not valid")
         if ftype not in SUPPORTED_CUSTOM_TYPES:

@@ -13,6 +13,7 @@ import struct
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -21,11 +22,13 @@ from .clock import now_iso
 from .errors import ApiError, bad_request
 from .faults import FaultInjector
 from .filters import encode_cursor, parse_list_query
+from .graphql import GraphQL
 from .records import Records
 from .schema import Workspace
 from .store import Store
-from .throttle import Throttle
+from .throttle import Throttle, rate_limited
 from .validation import UUID_RE
+from .versions import CURRENT, TwentyVersion
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 JSON_TYPE = "application/json; charset=utf-8"
@@ -62,7 +65,7 @@ class Config:
     api_key: str
     api_key_name: str = "emulator-key"
     db: str = ":memory:"
-    max_batch: int = 200
+    max_batch: int | None = None  # None: the version's maximum
     max_body_bytes: int = 10 * 1024 * 1024  # body-parser's '10mb' limit in Twenty v1.x
     rate_limit: tuple[int, int] | None = (100, 60000)
     retry_after: bool = False
@@ -71,6 +74,7 @@ class Config:
     timeout_hold_seconds: float = 30.0
     demo_data: bool = False
     verbose: bool = False
+    version: TwentyVersion = CURRENT
     extra: dict = field(default_factory=dict)
 
 
@@ -79,6 +83,8 @@ class Emulator:
 
     def __init__(self, config: Config):
         self.config = config
+        self.version = config.version
+        self.max_batch = config.max_batch or config.version.max_batch
         self.store = Store(config.db)
         self.throttle = Throttle(*config.rate_limit) if config.rate_limit else None
         self.faults = FaultInjector(config.faults, config.fault_seed)
@@ -86,9 +92,17 @@ class Emulator:
         self.log_lock = threading.Lock()
         self._fresh_workspace()
 
+    @property
+    def api_key_id(self) -> str:
+        """A stable id for the one API key, shown where newer Twenty names the spender (never the key)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, "twenty-emulator/api-key/" + self.config.api_key_name))
+
     def _fresh_workspace(self) -> None:
-        self.workspace = Workspace()
-        self.records = Records(self.workspace, self.store, self.config.api_key_name, self.config.max_batch)
+        self.workspace = Workspace(self.version)
+        self.records = Records(
+            self.workspace, self.store, self.config.api_key_name, self.max_batch, self.version
+        )
+        self.graphql = GraphQL(self.workspace, self.records)
         for obj in self.workspace.objects.values():
             self.store.ensure_table(obj)
         # A --db file keeps its standard-object records across restarts; in memory every start is empty.
@@ -224,7 +238,8 @@ class Handler(BaseHTTPRequestHandler):
             "records": 0,
             "fault": None,
         }
-        is_rest = path == "/rest" or path.startswith("/rest/")
+        # A version that serves /graphql numbers and spoils it like /rest/ (a proxy does not tell them apart).
+        is_rest = path == "/rest" or path.startswith("/rest/") or (path == "/graphql" and emu.version.graphql)
         if path.startswith("/_emulator/"):
             self._inspection(method, path, query)
             return
@@ -308,27 +323,18 @@ class Handler(BaseHTTPRequestHandler):
                 "text/plain",
                 None,
             )
-        bucket_message = f"Limit reached ({self.emulator.throttle.long.max_tokens if self.emulator.throttle else 100} tokens per {self.emulator.throttle.long.window_ms if self.emulator.throttle else 60000} ms)"
-        return 429, self._throttle_body(bucket_message), JSON_TYPE, self._retry_headers(None)
-
-    @staticmethod
-    def _throttle_body(message: str) -> dict:
-        return {"statusCode": 429, "error": "HttpException", "messages": [message]}
-
-    def _retry_headers(self, bucket) -> dict | None:
-        if not self.emulator.config.retry_after:
-            return None
         throttle = self.emulator.throttle
-        bucket = bucket or (throttle.long if throttle else None)
-        now_ms = time.time() * 1000
-        wait_ms = bucket.reset_after_ms(now_ms) if bucket else 1000
-        limit = bucket.max_tokens if bucket else 100
-        return {
-            "Retry-After": str(max(1, int(-(-wait_ms // 1000)))),
-            "X-RateLimit-Limit": str(limit),
-            "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": str(int((now_ms + wait_ms) / 1000) + 1),
-        }
+        body, headers = self._rate_limited(throttle.long if throttle else None)
+        return 429, body, JSON_TYPE, headers
+
+    def _rate_limited(self, bucket) -> tuple[dict, dict | None]:
+        emu = self.emulator
+        return rate_limited(
+            bucket,
+            usage_limit=emu.version.usage_limit_429,
+            headers=emu.config.retry_after,
+            spender_id=emu.api_key_id,
+        )
 
     # ----------------------------------------------------------------- inspection door
     def _inspection(self, method: str, path: str, query: dict) -> None:
@@ -357,6 +363,8 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, method: str, path: str, query: dict, raw: bytes, raw_query: str, entry: dict):
         if path == "/healthz" and method == "GET":
             return 200, {"status": "ok", "info": {}, "error": {}, "details": {}}, None
+        if path == "/graphql" and method == "POST" and self.emulator.version.graphql:
+            return self._graphql(raw, entry)
         if not (path == "/rest" or path.startswith("/rest/")):
             return 404, {"statusCode": 404, "message": f"Cannot {method} {path}", "error": "Not Found"}, None
 
@@ -378,6 +386,19 @@ class Handler(BaseHTTPRequestHandler):
         if segments[:1] == ["metadata"]:
             return self._metadata(method, segments[1:], body, raw_query, path)
         return self._records(method, segments, query, body, path)
+
+    def _graphql(self, raw: bytes, entry: dict):
+        """POST /graphql: errors are answered 200 with an ``errors`` list, auth errors included
+        (middleware.service.ts writeGraphqlResponseOnExceptionCaught)."""
+        try:
+            self._authenticate()
+        except ApiError as exc:
+            code = "UNAUTHENTICATED" if exc.status == 401 else "FORBIDDEN"
+            message = exc.body()["messages"][0]
+            return 200, {"errors": [{"message": message, "extensions": {"code": code}}]}, None
+        status, payload, records = self.emulator.graphql.execute(raw)
+        entry["records"] = records
+        return status, payload, None
 
     def _authenticate(self) -> None:
         header = self.headers.get("Authorization") or ""
@@ -404,12 +425,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def _throttle(self) -> None:
         throttle = self.emulator.throttle
-        if throttle is None:
+        if throttle is None or not self.emulator.version.rest_throttled:
             return
         refused = throttle.check()
         if refused is not None:
-            exc = ApiError(429, "HttpException", refused.message)
-            exc.headers = self._retry_headers(refused)
+            body, headers = self._rate_limited(refused)
+            exc = ApiError(429, body["error"], body["messages"][0], body=body)
+            exc.headers = headers
             raise exc
 
     def _records(self, method: str, segments: list[str], query: dict, body, path: str):
@@ -425,9 +447,13 @@ class Handler(BaseHTTPRequestHandler):
                 raise invalid_path
             obj = emu.workspace.resolve_plural(segments[1])
             self._throttle()
+            if emu.version.legacy_errors and not isinstance(body, list):
+                raise bad_request("Body must be an array")  # rest-api-create-many.handler.ts handle()
+            if emu.version.legacy_errors and not body:
+                raise bad_request("Input must not be empty")
             if not isinstance(body, list):
                 raise ApiError(400, "TypeError", "data.map is not a function")
-            upsert = query.get("upsert") == "true"
+            upsert = query.get("upsert") == "true" and emu.version.rest_upsert
             records = emu.records.create_many(obj, body, upsert=upsert)
             return 201, {"data": {f"create{obj.namePlural[0].upper()}{obj.namePlural[1:]}": records}}, None
         if segments[0] == "restore":
@@ -444,14 +470,16 @@ class Handler(BaseHTTPRequestHandler):
         record_id = self._path_id(segments[1]) if len(segments) == 2 else None
         if method == "GET":
             if record_id is None:
-                list_query = parse_list_query(obj, query)
+                list_query = parse_list_query(
+                    obj, query, default_limit=emu.version.default_page, max_limit=emu.version.max_page
+                )
                 self._throttle()
                 return 200, emu.records.find_many(obj, list_query), None
             self._throttle()
             return 200, {"data": {obj.nameSingular: emu.records.get_one(obj, record_id)}}, None
         if method == "POST" and record_id is None:
             self._throttle()
-            upsert = query.get("upsert") == "true"
+            upsert = query.get("upsert") == "true" and emu.version.rest_upsert
             record = emu.records.create_many(obj, [body], upsert=upsert)[0]
             return 201, {"data": {f"create{_cap(obj.nameSingular)}": record}}, None
         if method in ("PATCH", "PUT") and record_id is not None:
@@ -528,7 +556,8 @@ class Handler(BaseHTTPRequestHandler):
                     obj = ws.create_object(body)
                     emu.store.ensure_table(obj)
                     for name in ("noteTarget", "taskTarget", "favorite"):
-                        emu.records.backfill_key(ws.objects[name], obj.nameSingular + "Id", None)
+                        column = ws.junction_column(name, obj.nameSingular)
+                        emu.records.backfill_key(ws.objects[name], column, None)
                     return 201, {"data": {"createOneObject": ws.object_to_api(obj)}}, None
                 obj, f = ws.create_field(body)
                 emu.store.ensure_table(obj)
