@@ -30,6 +30,7 @@ def people(client: Client) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def old_server() -> Iterator:
+    # 2 tokens per minute: REST must ignore it; /graphql spends it (each test starts with a full bucket).
     with run_emulator("--rate-limit", "2/60", twenty_version="v1.3") as emu:
         yield emu
 
@@ -240,6 +241,39 @@ def test_old_graphql_checks_the_token_and_answers_200(old):
     )
     assert answer.status_code == 200
     assert answer.json() == {"errors": [{"message": "No payload", "extensions": {"code": "UNAUTHENTICATED"}}]}
+
+
+def test_old_graphql_is_throttled_with_a_user_input_error(old):
+    answers = [graphql(old, UPSERT_PEOPLE, data=[{"jobTitle": str(i)}]) for i in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert answers[2].json() == {
+        "errors": [
+            {"message": "Limit reached (2 tokens per 60000 ms)", "extensions": {"code": "BAD_USER_INPUT"}}
+        ],
+        "data": None,
+    }
+    assert sorted(p["jobTitle"] for p in people(old)) == ["0", "1"]
+
+
+def test_new_graphql_is_throttled_with_rate_limited_and_its_scope():
+    with run_emulator("--rate-limit", "1/60", "--faults", "429@1", twenty_version="v1.20") as emu:
+        client = Client(emu)
+        injected = graphql(client, UPSERT_PEOPLE, data=[{}])
+        assert graphql(client, UPSERT_PEOPLE, data=[{}]).json()["data"]["createPeople"][0]["jobTitle"] == ""
+        refused = graphql(client, UPSERT_PEOPLE, data=[{}])
+        for answer in (injected, refused):
+            assert answer.status_code == 200
+            (error,) = answer.json()["errors"]
+            assert error["message"] == "Rate limit exceeded for apiKey: 1 requests per 60s."
+            ext = error["extensions"]
+            assert (ext["code"], ext["limit"], ext["remaining"], ext["periodCount"]) == (
+                "RATE_LIMITED",
+                1,
+                0,
+                60,
+            )
+            assert ext["retryAfterMs"] >= 0 and ext["scope"]["spenderType"] == "apiKey"
+        assert len(emu.records("people")) == 1
 
 
 def test_graphql_requests_are_numbered_and_spoiled_like_rest():

@@ -26,7 +26,7 @@ from .graphql import GraphQL
 from .records import Records
 from .schema import Workspace
 from .store import Store
-from .throttle import Throttle, rate_limited
+from .throttle import Throttle, graphql_rate_limited, rate_limited
 from .validation import UUID_RE
 from .versions import CURRENT, TwentyVersion
 
@@ -258,6 +258,13 @@ class Handler(BaseHTTPRequestHandler):
             if decision.kind in ("500", "502", "503", "429"):
                 self._read_body()
                 status, body, ctype, headers = self._fault_response(decision.kind)
+                if decision.kind == "429" and path == "/graphql":  # the throttler answers GraphQL with a 200
+                    throttle = emu.throttle
+                    status, body, headers = (
+                        200,
+                        self._graphql_rate_limited(throttle.long if throttle else None),
+                        None,
+                    )
                 self._send(status, body, content_type=ctype, headers=headers)
                 entry["status"] = status
                 emu.add_log(entry)
@@ -326,6 +333,12 @@ class Handler(BaseHTTPRequestHandler):
         throttle = self.emulator.throttle
         body, headers = self._rate_limited(throttle.long if throttle else None)
         return 429, body, JSON_TYPE, headers
+
+    def _graphql_rate_limited(self, bucket) -> dict:
+        emu = self.emulator
+        return graphql_rate_limited(
+            bucket, usage_limit=emu.version.usage_limit_429, spender_id=emu.api_key_id
+        )
 
     def _rate_limited(self, bucket) -> tuple[dict, dict | None]:
         emu = self.emulator
@@ -396,6 +409,10 @@ class Handler(BaseHTTPRequestHandler):
             code = "UNAUTHENTICATED" if exc.status == 401 else "FORBIDDEN"
             message = exc.body()["messages"][0]
             return 200, {"errors": [{"message": message, "extensions": {"code": code}}]}, None
+        throttle = self.emulator.throttle
+        refused = throttle.check() if throttle is not None else None
+        if refused is not None:  # /graphql is throttled in every version that serves it (a token per request)
+            return 200, self._graphql_rate_limited(refused), None
         status, payload, records = self.emulator.graphql.execute(raw)
         entry["records"] = records
         return status, payload, None

@@ -119,3 +119,26 @@ def rate_limited(
         "retryAfterSeconds": retry_after,
     }
     return body, extra_headers
+
+
+def graphql_rate_limited(
+    bucket: Bucket | None, *, usage_limit: bool, spender_id: str, now_ms: float | None = None
+) -> dict:
+    """The GraphQL answer (HTTP 200) to a refusal. Before v1.20 the throttler's exception becomes a
+    UserInputError (core-modules/throttler/utils/throttler-to-graphql-api-exception-handler.util.ts): code
+    BAD_USER_INPUT, the REST message. From v1.20 code RATE_LIMITED with the exhausted scope in the extensions
+    (usage-limit-to-graphql-api-exception-handler.util.spec.ts)."""
+    body, _ = rate_limited(
+        bucket, usage_limit=usage_limit, headers=False, spender_id=spender_id, now_ms=now_ms
+    )
+    extensions: dict = {"code": "BAD_USER_INPUT"}
+    if usage_limit:
+        now_ms = time.time() * 1000 if now_ms is None else now_ms
+        wait_ms = bucket.reset_after_ms(now_ms) if bucket else 1000
+        extensions = {
+            "code": "RATE_LIMITED",
+            **{k: body[k] for k in ("limitKind", "limit", "remaining", "periodCount", "periodUnit")},
+            "retryAfterMs": int(wait_ms),
+            "scope": body["scope"],
+        }
+    return {"errors": [{"message": body["messages"][0], "extensions": extensions}], "data": None}

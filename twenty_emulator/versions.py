@@ -26,7 +26,7 @@ class TwentyVersion:
     # stored null (observed, real-server-notes.md).
     lenient_numbers: bool = False
     # The REST API spends throttler tokens (common-base-query-runner.service.ts throttleQueryExecution); the
-    # v1.3 REST handlers did not call the throttler.
+    # v1.3 REST handlers did not call the throttler (its /graphql is throttled, as in every version serving it).
     rest_throttled: bool = True
     # POST /graphql serves create<Plural>(data, upsert) / create<Singular>(data, upsert) mutations
     # (engine/api/graphql/graphql-query-runner/resolvers/graphql-query-create-many-resolver.service.ts).
