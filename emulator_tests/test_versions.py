@@ -407,3 +407,11 @@ def test_an_unknown_version_is_refused_at_start():
     with pytest.raises(RuntimeError, match="twenty-version"):
         with run_emulator(twenty_version="v0.1"):
             pass
+
+
+def test_the_environment_picks_the_version_when_the_caller_does_not(monkeypatch):
+    monkeypatch.setenv("TWENTY_EMULATOR_VERSION", "v1.20")
+    with run_emulator("--rate-limit", "off") as emu:
+        assert fields_of(Client(emu), "note")["bodyV2"]["type"] == "RICH_TEXT"
+    with run_emulator("--rate-limit", "off", twenty_version="current") as emu:
+        assert fields_of(Client(emu), "note")["bodyV2"]["type"] == "RICH_TEXT_V2"

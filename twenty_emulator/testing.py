@@ -67,7 +67,10 @@ def run_emulator(
 ) -> Iterator[Emulator]:
     """Run ``python -m twenty_emulator`` on a free port; stop it on exit.
 
-    ``twenty_version`` ("current", "v1.3", "v1.20") is passed as ``--twenty-version``."""
+    ``twenty_version`` ("current", "v1.3", "v1.20") is passed as ``--twenty-version``; when it is not given,
+    the environment variable TWENTY_EMULATOR_VERSION picks it, so that a whole test suite can be run against
+    another version unchanged (``TWENTY_EMULATOR_VERSION=v1.3 pytest integration_tests``)."""
+    twenty_version = twenty_version or os.environ.get("TWENTY_EMULATOR_VERSION") or None
     cmd = [
         sys.executable,
         "-m",
