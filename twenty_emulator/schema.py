@@ -402,11 +402,14 @@ class Workspace:
         """The metadata name of a field type (the rich-text composite was renamed at v1.20)."""
         return self.version.rich_text_type if ftype == "RICH_TEXT_V2" else ftype
 
-    def junction_column(self, junction: str, singular: str) -> str:
-        """The join column a junction object gets for a new custom object (noteTargets.petId, or targetPetId)."""
+    def junction_field(self, junction: str, singular: str) -> str:
+        """The relation field a junction object gets for a new custom object (noteTarget.pet, or targetPet)."""
         if self.version.morph_targets and junction in MORPH_JUNCTIONS:
-            return "target" + _cap(singular) + "Id"
-        return singular + "Id"
+            return "target" + _cap(singular)
+        return singular
+
+    def junction_column(self, junction: str, singular: str) -> str:
+        return self.junction_field(junction, singular) + "Id"
 
     def find_object_by_id(self, object_id: str) -> ObjectMeta | None:
         return next((o for o in self.objects.values() if o.id == object_id), None)
@@ -446,9 +449,7 @@ class Workspace:
             if isinstance(spec.get("description"), str):
                 spec["description"] = spec["description"].replace("{labelPlural}", obj.labelPlural)
             if spec["relation"] and spec["relation"]["targetField"] != "target":
-                spec["relation"]["targetField"] = self.junction_column(spec["relation"]["target"], singular)[
-                    :-2
-                ]
+                spec["relation"]["targetField"] = self.junction_field(spec["relation"]["target"], singular)
             obj.fields[spec["name"]] = self._make_field(spec, created)
         # Give the junction objects a join column to the new object (noteTargets.petId, ...).
         for source_name, inverse in (
@@ -457,7 +458,7 @@ class Workspace:
             ("favorite", "favorites"),
         ):
             source = self.objects[source_name]
-            name = self.junction_column(source_name, singular)[:-2]
+            name = self.junction_field(source_name, singular)
             morph_ids = {f.morphId for f in source.fields.values() if f.morphId}
             source.fields[name] = self._make_field(
                 {

@@ -84,7 +84,7 @@ class Emulator:
     def __init__(self, config: Config):
         self.config = config
         self.version = config.version
-        self.max_batch = config.max_batch or config.version.max_batch
+        self.max_batch = config.version.max_batch if config.max_batch is None else config.max_batch
         self.store = Store(config.db)
         self.throttle = Throttle(*config.rate_limit) if config.rate_limit else None
         self.faults = FaultInjector(config.faults, config.fault_seed)
