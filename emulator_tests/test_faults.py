@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -85,3 +88,27 @@ def test_bad_fault_spec_exits_with_error():
     with pytest.raises(RuntimeError):
         with run_emulator("--faults", "explode:1"):
             pass
+
+
+def test_truncate_writes_then_cuts_the_answer_short():
+    with run_emulator("--rate-limit", "off", "--faults", "truncate@1;2") as emu:
+        url = emu.url + "/rest/batch/people"
+        body = [{"jobTitle": "x"}, {"jobTitle": "y"}]
+        # Read the raw answer: the headers promise more bytes than arrive before the server closes.
+        conn = http.client.HTTPConnection(urlsplit(emu.url).hostname, urlsplit(emu.url).port, timeout=5)
+        conn.request("POST", "/rest/batch/people", body=json.dumps(body), headers=auth(emu))
+        answer = conn.getresponse()
+        assert answer.status == 201
+        promised = int(answer.getheader("Content-Length"))
+        with pytest.raises(http.client.IncompleteRead) as cut:
+            answer.read()
+        assert 0 < len(cut.value.partial) < promised
+        assert cut.value.partial.startswith(b'{"data":{"createPeople":[')
+        conn.close()
+        assert sorted(p["jobTitle"] for p in emu.records("people")) == ["x", "y"]  # committed all the same
+        entry = emu.requests()[0]
+        assert entry["fault"] == "truncate" and entry["status"] == 201 and entry["records"] == 2
+        # requests reports the short body as a transport error; the next request is answered whole.
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            requests.post(url, json=body, headers=auth(emu), timeout=5)
+        assert requests.get(emu.url + "/rest/people", headers=auth(emu), timeout=5).json()["totalCount"] == 4

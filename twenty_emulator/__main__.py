@@ -10,6 +10,7 @@ import threading
 from .faults import parse_faults
 from .server import Config, make_server
 from .throttle import parse_rate_limit
+from .versions import VERSIONS, get_version
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,7 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--db", default=":memory:", help="SQLite file to keep the data in (default: in memory)")
     p.add_argument(
-        "--max-batch", type=int, default=200, help="records per batch call (default 200, as recorded)"
+        "--twenty-version",
+        choices=list(VERSIONS),
+        default="current",
+        help="answer as this Twenty does: current (upstream main of Jan 2026, as recorded; the default), "
+        "v1.3 (Aug 2025: REST ignores upsert, older errors, no REST rate limit, /graphql upserts) or v1.20 "
+        "(RICH_TEXT, targetPersonId join columns, Retry-After and X-RateLimit-* on 429s, 10000-record maxima)",
+    )
+    p.add_argument(
+        "--max-batch",
+        type=int,
+        default=None,
+        help="records per batch call (default: the version's, 200 as recorded, 10000 for v1.20)",
     )
     p.add_argument(
         "--max-body-mb",
@@ -52,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--faults",
         default=None,
         help="comma list of KIND:PROBABILITY or KIND@N;M (1-based /rest/ request numbers); KIND is 500, 502, "
-        "503, 429, timeout, reset, commit-reset or latency=MS",
+        "503, 429, timeout, reset, commit-reset, truncate or latency=MS",
     )
     p.add_argument(
         "--fault-seed", type=int, default=None, help="seed for probabilistic faults (repeatable runs)"
@@ -80,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         max_body_bytes=int(args.max_body_mb * 1024 * 1024),
         rate_limit=rate_limit,
         retry_after=args.retry_after,
+        version=get_version(args.twenty_version),
         faults=args.faults,
         fault_seed=args.fault_seed,
         timeout_hold_seconds=args.timeout_hold_seconds,

@@ -258,13 +258,15 @@ def parse_order_by(obj: ObjectMeta, text: str | None) -> str:
     return ", ".join(terms)
 
 
-def parse_list_query(obj: ObjectMeta, query: dict[str, str]) -> ListQuery:
+def parse_list_query(
+    obj: ObjectMeta, query: dict[str, str], *, default_limit: int = DEFAULT_LIMIT, max_limit: int = MAX_LIMIT
+) -> ListQuery:
     raw_limit = query.get("limit")
-    limit = DEFAULT_LIMIT
+    limit = default_limit
     if raw_limit is not None:
         if not re.fullmatch(r"\d+", raw_limit):
             raise bad_request(f"limit '{raw_limit}' is invalid. Should be an integer")
-        limit = min(int(raw_limit), MAX_LIMIT)  # silently clamped, as recorded in the reference
+        limit = min(int(raw_limit), max_limit)  # silently clamped, as recorded in the reference
     depth = query.get("depth")
     if depth is not None and depth not in ("0", "1"):
         raise bad_request(f"'depth={depth}' parameter invalid. Allowed values are 0, 1")

@@ -13,19 +13,29 @@ import sqlite3
 import time
 import uuid
 
-from .errors import DUPLICATE_MESSAGE, bad_request, internal_error, not_found
+from .clock import now_iso
+from .errors import DUPLICATE_MESSAGE, ApiError, bad_request, internal_error, not_found
 from .filters import ListQuery, encode_cursor
 from .schema import COMPOSITE_SUBFIELDS, UNIQUE_SUBFIELD, ObjectMeta, Workspace
 from .store import Store, unique_value
-from .validation import RecordValidator, now_iso
+from .validation import RecordValidator
+from .versions import CURRENT, TwentyVersion
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _WORD = re.compile(r"\w+", re.U)
 
 
 class Records:
-    def __init__(self, workspace: Workspace, store: Store, api_key_name: str, max_batch: int):
+    def __init__(
+        self,
+        workspace: Workspace,
+        store: Store,
+        api_key_name: str,
+        max_batch: int,
+        version: TwentyVersion = CURRENT,
+    ):
         self.workspace = workspace
+        self.version = version
         self.store = store
         self.api_key_name = api_key_name
         self.max_batch = max_batch
@@ -38,7 +48,10 @@ class Records:
         key = (len(obj.fields), id(obj))
         cached = self._validators.get(obj.nameSingular)
         if cached is None or cached[0] != key:
-            cached = (key, RecordValidator(obj, self.api_key_name))
+            cached = (
+                key,
+                RecordValidator(obj, self.api_key_name, lenient_numbers=self.version.lenient_numbers),
+            )
             self._validators[obj.nameSingular] = cached
         return cached[1]
 
@@ -114,6 +127,8 @@ class Records:
             inserts, updates = patches, []
             if upsert:
                 inserts, updates = self._categorise(obj, patches)
+            elif self.version.legacy_errors:
+                self._legacy_conflicts(obj, patches)
             self._check_foreign_keys(obj, patches)
             return self._write(obj, inserts, updates, reviving=True)
 
@@ -153,6 +168,27 @@ class Records:
             else:
                 inserts.append(patch)
         return inserts, updates
+
+    def _legacy_conflicts(self, obj: ObjectMeta, patches: list[dict]) -> None:
+        """The pre-common-API handlers' answers for an insert that meets an existing record: 'Record already
+        exists' for a live id (rest-api-create-many.handler.ts handle()), then handleDuplicateKeyError's
+        'Duplicate <label> with value <value>. Please set a unique one.' for a unique field, in a batch too."""
+        ids = [p["id"] for p in patches if p.get("id")]
+        if ids:
+            rows = [json.loads(t) for t in self.store.find_for_upsert(obj, ids, {})]
+            if any(not r.get("deletedAt") for r in rows):
+                raise bad_request("Record already exists")
+        for f in obj.unique_fields:
+            values = [v for p in patches if (v := unique_value(f, p)) is not None]
+            taken = {
+                unique_value(f, json.loads(t))
+                for t in self.store.find_for_upsert(obj, [], {"u_" + f.name: values})
+            }
+            seen: set = set()
+            for value in values:
+                if value in taken or value in seen:
+                    raise bad_request(f"Duplicate {f.label} with value {value}. Please set a unique one.")
+                seen.add(value)
 
     def _write(
         self, obj: ObjectMeta, inserts: list[dict], updates: list[tuple[dict, dict]], *, reviving: bool
@@ -216,9 +252,19 @@ class Records:
         return stamp
 
     # ----------------------------------------------------------------- single record
-    def _load(self, obj: ObjectMeta, record_id: str, *, include_deleted: bool = False) -> dict:
+    def _load(
+        self, obj: ObjectMeta, record_id: str, *, include_deleted: bool = False, legacy_missing: bool = False
+    ) -> dict:
         row = self.store.get(obj, record_id)
         if row is None or (row[1] is not None and not include_deleted):
+            if legacy_missing and self.version.legacy_errors:
+                # TypeORM's findOneOrFail, surfaced as a 400 by the pre-common-API handlers (reference §5.3).
+                criteria = json.dumps({"id": record_id}, indent=4)
+                raise ApiError(
+                    400,
+                    "EntityNotFoundError",
+                    f'Could not find any entity of type "{obj.nameSingular}" matching: {criteria}',
+                )
             raise not_found()
         return json.loads(row[0])
 
@@ -229,13 +275,13 @@ class Records:
         patch = self.validator(obj).validate(body, is_update=True)
         patch.pop("id", None)
         with self.store.lock:
-            existing = self._load(obj, record_id)
+            existing = self._load(obj, record_id, legacy_missing=True)
             self._check_foreign_keys(obj, [patch])
             return self._write(obj, [], [(existing, patch)], reviving=False)[0]
 
     def delete_one(self, obj: ObjectMeta, record_id: str, *, soft: bool) -> dict:
         with self.store.lock:
-            record = self._load(obj, record_id, include_deleted=not soft)
+            record = self._load(obj, record_id, include_deleted=not soft, legacy_missing=True)
             if soft:
                 record["deletedAt"] = self._timestamp()
                 with self.store.transaction() as conn:

@@ -14,7 +14,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .clock import now_iso
 from .errors import ApiError, bad_request
+from .versions import CURRENT, TwentyVersion
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "standard_objects.json"
 
@@ -130,9 +132,16 @@ class Field:
     isUnique: bool = False
     createdAt: str = ""
 
+    morphId: str | None = None  # set on the per-target fields of one MORPH_RELATION (v1.20 note/task targets)
+
     @property
     def join_column(self) -> str | None:
-        if self.type == "RELATION" and self.relation and self.relation["type"] == "MANY_TO_ONE":
+        # A MORPH_RELATION of attachments / timeline activities has no relation here and no join column.
+        if (
+            self.type in ("RELATION", "MORPH_RELATION")
+            and self.relation
+            and self.relation["type"] == "MANY_TO_ONE"
+        ):
             return self.name + "Id"
         return None
 
@@ -195,22 +204,54 @@ class ObjectMeta:
         return "createdBy" in self.fields
 
 
-def _ts_now() -> str:
-    from .validation import now_iso
+# Junction objects whose targets became one MORPH_RELATION in v1.20; favorites keep plain relations.
+MORPH_JUNCTIONS = ("noteTarget", "taskTarget")
 
-    return now_iso()
+
+def _cap(name: str) -> str:
+    return name[0].upper() + name[1:]
+
+
+def _with_morph_targets(raw: dict) -> dict:
+    """The recorded metadata as v1.20 names it: noteTarget.person -> targetPerson (join column targetPersonId)."""
+    raw = copy.deepcopy(raw)
+    renamed: dict[tuple[str, str], str] = {}
+    for o in raw["objects"]:
+        if o["nameSingular"] not in MORPH_JUNCTIONS:
+            continue
+        morph_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "twenty-emulator/morph/" + o["nameSingular"]))
+        for f in o["fields"]:
+            rel = f.get("relation") or {}
+            if (
+                f["type"] == "RELATION"
+                and rel.get("type") == "MANY_TO_ONE"
+                and f["name"] != o["nameSingular"][:-6]
+            ):
+                new = "target" + _cap(f["name"])
+                renamed[(o["nameSingular"], f["name"])] = new
+                o["recordKeys"] = [new + "Id" if k == f["name"] + "Id" else k for k in o["recordKeys"]]
+                f.update(name=new, type="MORPH_RELATION", morphId=morph_id)
+    for o in raw["objects"]:
+        for f in o["fields"]:
+            rel = f.get("relation") or {}
+            if (rel.get("target"), rel.get("targetField")) in renamed:
+                rel["targetField"] = renamed[(rel["target"], rel["targetField"])]
+    return raw
 
 
 class Workspace:
-    """All object metadata of the one emulated workspace."""
+    """All object metadata of the one emulated workspace, named as ``version`` names it."""
 
-    def __init__(self) -> None:
+    def __init__(self, version: TwentyVersion = CURRENT) -> None:
+        self.version = version
         raw = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+        if version.morph_targets:
+            raw = _with_morph_targets(raw)
         self._custom_template = raw["customObject"]
         self._fk_names = raw["foreignKeyNames"]
         self.objects: dict[str, ObjectMeta] = {}  # by nameSingular
         self.by_plural: dict[str, ObjectMeta] = {}
-        created = _ts_now()
+        created = now_iso()
         for o in raw["objects"]:
             obj = ObjectMeta(
                 id=str(uuid.uuid4()),
@@ -268,6 +309,7 @@ class Workspace:
             relation=f.get("relation"),
             isUnique=bool(f.get("isUnique", False)),
             createdAt=created,
+            morphId=f.get("morphId"),
         )
 
     def resolve_plural(self, segment: str) -> ObjectMeta:
@@ -336,9 +378,10 @@ class Workspace:
                 },
                 "sourceFieldMetadata": {"id": f.id, "name": f.name},
             }
+        extra = {"morphId": f.morphId} if f.morphId else {}
         return {
             "id": f.id,
-            "type": f.type,
+            "type": self.type_name(f.type),
             "name": f.name,
             "label": f.label,
             "description": f.description,
@@ -352,7 +395,21 @@ class Workspace:
             "defaultValue": f.defaultValue,
             "options": copy.deepcopy(f.options),
             "relation": relation,
+            **extra,
         }
+
+    def type_name(self, ftype: str) -> str:
+        """The metadata name of a field type (the rich-text composite was renamed at v1.20)."""
+        return self.version.rich_text_type if ftype == "RICH_TEXT_V2" else ftype
+
+    def junction_field(self, junction: str, singular: str) -> str:
+        """The relation field a junction object gets for a new custom object (noteTarget.pet, or targetPet)."""
+        if self.version.morph_targets and junction in MORPH_JUNCTIONS:
+            return "target" + _cap(singular)
+        return singular
+
+    def junction_column(self, junction: str, singular: str) -> str:
+        return self.junction_field(junction, singular) + "Id"
 
     def find_object_by_id(self, object_id: str) -> ObjectMeta | None:
         return next((o for o in self.objects.values() if o.id == object_id), None)
@@ -370,7 +427,7 @@ class Workspace:
                 raise bad_request(f"{name} should be in camelCase")
             if name in self.objects or name in self.by_plural:
                 raise bad_request("Object already exists")
-        created = _ts_now()
+        created = now_iso()
         obj = ObjectMeta(
             id=str(uuid.uuid4()),
             nameSingular=singular,
@@ -392,7 +449,7 @@ class Workspace:
             if isinstance(spec.get("description"), str):
                 spec["description"] = spec["description"].replace("{labelPlural}", obj.labelPlural)
             if spec["relation"] and spec["relation"]["targetField"] != "target":
-                spec["relation"]["targetField"] = singular
+                spec["relation"]["targetField"] = self.junction_field(spec["relation"]["target"], singular)
             obj.fields[spec["name"]] = self._make_field(spec, created)
         # Give the junction objects a join column to the new object (noteTargets.petId, ...).
         for source_name, inverse in (
@@ -401,10 +458,13 @@ class Workspace:
             ("favorite", "favorites"),
         ):
             source = self.objects[source_name]
-            source.fields[singular] = self._make_field(
+            name = self.junction_field(source_name, singular)
+            morph_ids = {f.morphId for f in source.fields.values() if f.morphId}
+            source.fields[name] = self._make_field(
                 {
-                    "name": singular,
-                    "type": "RELATION",
+                    "name": name,
+                    "type": "MORPH_RELATION" if morph_ids else "RELATION",
+                    "morphId": next(iter(morph_ids), None),
                     "label": obj.labelSingular,
                     "description": f"{source.labelPlural.replace(' ', '')} {obj.labelSingular}",
                     "icon": "IconCheckbox",
@@ -427,6 +487,11 @@ class Workspace:
         if obj is None:
             raise ApiError(404, "NotFoundException", "Object metadata not found")
         name, ftype = body.get("name"), body.get("type")
+        if self.version.rich_text_type != "RICH_TEXT_V2":
+            if ftype == "RICH_TEXT_V2":  # renamed away: no longer a member of the type enum (wording a guess)
+                raise bad_request(f'Value "{ftype}" does not exist in "FieldMetadataType" enum.')
+            if ftype == self.version.rich_text_type:
+                ftype = "RICH_TEXT_V2"  # one internal name; type_name() shows the version's
         if not isinstance(name, str) or not name.isidentifier():
             raise bad_request("Name is not valid")
         if ftype not in SUPPORTED_CUSTOM_TYPES:
@@ -438,7 +503,7 @@ class Workspace:
         is_unique = bool(body.get("isUnique"))
         if is_unique and ftype not in ("TEXT", "EMAILS", "LINKS", "PHONES", "NUMBER", "UUID"):
             raise bad_request(f"Unique constraint is not supported for {ftype} fields in the emulator")
-        created = _ts_now()
+        created = now_iso()
         f = self._make_field(
             {
                 "name": name,

@@ -13,18 +13,22 @@ import struct
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from .clock import now_iso
 from .errors import ApiError, bad_request
 from .faults import FaultInjector
 from .filters import encode_cursor, parse_list_query
+from .graphql import GraphQL
 from .records import Records
 from .schema import Workspace
 from .store import Store
-from .throttle import Throttle
-from .validation import UUID_RE, now_iso
+from .throttle import Throttle, graphql_rate_limited, rate_limited
+from .validation import UUID_RE
+from .versions import CURRENT, TwentyVersion
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 JSON_TYPE = "application/json; charset=utf-8"
@@ -61,7 +65,7 @@ class Config:
     api_key: str
     api_key_name: str = "emulator-key"
     db: str = ":memory:"
-    max_batch: int = 200
+    max_batch: int | None = None  # None: the version's maximum
     max_body_bytes: int = 10 * 1024 * 1024  # body-parser's '10mb' limit in Twenty v1.x
     rate_limit: tuple[int, int] | None = (100, 60000)
     retry_after: bool = False
@@ -70,6 +74,7 @@ class Config:
     timeout_hold_seconds: float = 30.0
     demo_data: bool = False
     verbose: bool = False
+    version: TwentyVersion = CURRENT
     extra: dict = field(default_factory=dict)
 
 
@@ -78,6 +83,8 @@ class Emulator:
 
     def __init__(self, config: Config):
         self.config = config
+        self.version = config.version
+        self.max_batch = config.version.max_batch if config.max_batch is None else config.max_batch
         self.store = Store(config.db)
         self.throttle = Throttle(*config.rate_limit) if config.rate_limit else None
         self.faults = FaultInjector(config.faults, config.fault_seed)
@@ -85,9 +92,17 @@ class Emulator:
         self.log_lock = threading.Lock()
         self._fresh_workspace()
 
+    @property
+    def api_key_id(self) -> str:
+        """A stable id for the one API key, shown where newer Twenty names the spender (never the key)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, "twenty-emulator/api-key/" + self.config.api_key_name))
+
     def _fresh_workspace(self) -> None:
-        self.workspace = Workspace()
-        self.records = Records(self.workspace, self.store, self.config.api_key_name, self.config.max_batch)
+        self.workspace = Workspace(self.version)
+        self.records = Records(
+            self.workspace, self.store, self.config.api_key_name, self.max_batch, self.version
+        )
+        self.graphql = GraphQL(self.workspace, self.records)
         for obj in self.workspace.objects.values():
             self.store.ensure_table(obj)
         # A --db file keeps its standard-object records across restarts; in memory every start is empty.
@@ -186,6 +201,19 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _send_truncated(self, status: int, payload, headers: dict | None) -> None:
+        """Promise the whole body in Content-Length, send half of it, then close (a FIN, not a reset)."""
+        data = _dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", JSON_TYPE)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+
     def _abort_connection(self) -> None:
         """Drop the TCP connection with a reset, without an HTTP answer."""
         try:
@@ -210,7 +238,8 @@ class Handler(BaseHTTPRequestHandler):
             "records": 0,
             "fault": None,
         }
-        is_rest = path == "/rest" or path.startswith("/rest/")
+        # A version that serves /graphql numbers and spoils it like /rest/ (a proxy does not tell them apart).
+        is_rest = path == "/rest" or path.startswith("/rest/") or (path == "/graphql" and emu.version.graphql)
         if path.startswith("/_emulator/"):
             self._inspection(method, path, query)
             return
@@ -229,6 +258,13 @@ class Handler(BaseHTTPRequestHandler):
             if decision.kind in ("500", "502", "503", "429"):
                 self._read_body()
                 status, body, ctype, headers = self._fault_response(decision.kind)
+                if decision.kind == "429" and path == "/graphql":  # the throttler answers GraphQL with a 200
+                    throttle = emu.throttle
+                    status, body, headers = (
+                        200,
+                        self._graphql_rate_limited(throttle.long if throttle else None),
+                        None,
+                    )
                 self._send(status, body, content_type=ctype, headers=headers)
                 entry["status"] = status
                 emu.add_log(entry)
@@ -265,6 +301,9 @@ class Handler(BaseHTTPRequestHandler):
             )
         if entry["fault"] == "commit-reset":
             self._abort_connection()  # the write happened; the client never hears about it
+        elif entry["fault"] == "truncate":
+            self._send_truncated(status, payload, headers)  # the write happened; the answer is cut short
+            entry["status"] = status
         else:
             self._send(status, payload, headers=headers)
             entry["status"] = status
@@ -291,27 +330,24 @@ class Handler(BaseHTTPRequestHandler):
                 "text/plain",
                 None,
             )
-        bucket_message = f"Limit reached ({self.emulator.throttle.long.max_tokens if self.emulator.throttle else 100} tokens per {self.emulator.throttle.long.window_ms if self.emulator.throttle else 60000} ms)"
-        return 429, self._throttle_body(bucket_message), JSON_TYPE, self._retry_headers(None)
-
-    @staticmethod
-    def _throttle_body(message: str) -> dict:
-        return {"statusCode": 429, "error": "HttpException", "messages": [message]}
-
-    def _retry_headers(self, bucket) -> dict | None:
-        if not self.emulator.config.retry_after:
-            return None
         throttle = self.emulator.throttle
-        bucket = bucket or (throttle.long if throttle else None)
-        now_ms = time.time() * 1000
-        wait_ms = bucket.reset_after_ms(now_ms) if bucket else 1000
-        limit = bucket.max_tokens if bucket else 100
-        return {
-            "Retry-After": str(max(1, int(-(-wait_ms // 1000)))),
-            "X-RateLimit-Limit": str(limit),
-            "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": str(int((now_ms + wait_ms) / 1000) + 1),
-        }
+        body, headers = self._rate_limited(throttle.long if throttle else None)
+        return 429, body, JSON_TYPE, headers
+
+    def _graphql_rate_limited(self, bucket) -> dict:
+        emu = self.emulator
+        return graphql_rate_limited(
+            bucket, usage_limit=emu.version.usage_limit_429, spender_id=emu.api_key_id
+        )
+
+    def _rate_limited(self, bucket) -> tuple[dict, dict | None]:
+        emu = self.emulator
+        return rate_limited(
+            bucket,
+            usage_limit=emu.version.usage_limit_429,
+            headers=emu.config.retry_after,
+            spender_id=emu.api_key_id,
+        )
 
     # ----------------------------------------------------------------- inspection door
     def _inspection(self, method: str, path: str, query: dict) -> None:
@@ -340,6 +376,8 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, method: str, path: str, query: dict, raw: bytes, raw_query: str, entry: dict):
         if path == "/healthz" and method == "GET":
             return 200, {"status": "ok", "info": {}, "error": {}, "details": {}}, None
+        if path == "/graphql" and method == "POST" and self.emulator.version.graphql:
+            return self._graphql(raw, entry)
         if not (path == "/rest" or path.startswith("/rest/")):
             return 404, {"statusCode": 404, "message": f"Cannot {method} {path}", "error": "Not Found"}, None
 
@@ -361,6 +399,23 @@ class Handler(BaseHTTPRequestHandler):
         if segments[:1] == ["metadata"]:
             return self._metadata(method, segments[1:], body, raw_query, path)
         return self._records(method, segments, query, body, path)
+
+    def _graphql(self, raw: bytes, entry: dict):
+        """POST /graphql: errors are answered 200 with an ``errors`` list, auth errors included
+        (middleware.service.ts writeGraphqlResponseOnExceptionCaught)."""
+        try:
+            self._authenticate()
+        except ApiError as exc:
+            code = "UNAUTHENTICATED" if exc.status == 401 else "FORBIDDEN"
+            message = exc.body()["messages"][0]
+            return 200, {"errors": [{"message": message, "extensions": {"code": code}}]}, None
+        throttle = self.emulator.throttle
+        refused = throttle.check() if throttle is not None else None
+        if refused is not None:  # /graphql is throttled in every version that serves it (a token per request)
+            return 200, self._graphql_rate_limited(refused), None
+        status, payload, records = self.emulator.graphql.execute(raw)
+        entry["records"] = records
+        return status, payload, None
 
     def _authenticate(self) -> None:
         header = self.headers.get("Authorization") or ""
@@ -387,12 +442,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def _throttle(self) -> None:
         throttle = self.emulator.throttle
-        if throttle is None:
+        if throttle is None or not self.emulator.version.rest_throttled:
             return
         refused = throttle.check()
         if refused is not None:
-            exc = ApiError(429, "HttpException", refused.message)
-            exc.headers = self._retry_headers(refused)
+            body, headers = self._rate_limited(refused)
+            exc = ApiError(429, body["error"], body["messages"][0], body=body)
+            exc.headers = headers
             raise exc
 
     def _records(self, method: str, segments: list[str], query: dict, body, path: str):
@@ -408,9 +464,13 @@ class Handler(BaseHTTPRequestHandler):
                 raise invalid_path
             obj = emu.workspace.resolve_plural(segments[1])
             self._throttle()
+            if emu.version.legacy_errors and not isinstance(body, list):
+                raise bad_request("Body must be an array")  # rest-api-create-many.handler.ts handle()
+            if emu.version.legacy_errors and not body:
+                raise bad_request("Input must not be empty")
             if not isinstance(body, list):
                 raise ApiError(400, "TypeError", "data.map is not a function")
-            upsert = query.get("upsert") == "true"
+            upsert = query.get("upsert") == "true" and emu.version.rest_upsert
             records = emu.records.create_many(obj, body, upsert=upsert)
             return 201, {"data": {f"create{obj.namePlural[0].upper()}{obj.namePlural[1:]}": records}}, None
         if segments[0] == "restore":
@@ -427,14 +487,16 @@ class Handler(BaseHTTPRequestHandler):
         record_id = self._path_id(segments[1]) if len(segments) == 2 else None
         if method == "GET":
             if record_id is None:
-                list_query = parse_list_query(obj, query)
+                list_query = parse_list_query(
+                    obj, query, default_limit=emu.version.default_page, max_limit=emu.version.max_page
+                )
                 self._throttle()
                 return 200, emu.records.find_many(obj, list_query), None
             self._throttle()
             return 200, {"data": {obj.nameSingular: emu.records.get_one(obj, record_id)}}, None
         if method == "POST" and record_id is None:
             self._throttle()
-            upsert = query.get("upsert") == "true"
+            upsert = query.get("upsert") == "true" and emu.version.rest_upsert
             record = emu.records.create_many(obj, [body], upsert=upsert)[0]
             return 201, {"data": {f"create{_cap(obj.nameSingular)}": record}}, None
         if method in ("PATCH", "PUT") and record_id is not None:
@@ -511,7 +573,8 @@ class Handler(BaseHTTPRequestHandler):
                     obj = ws.create_object(body)
                     emu.store.ensure_table(obj)
                     for name in ("noteTarget", "taskTarget", "favorite"):
-                        emu.records.backfill_key(ws.objects[name], obj.nameSingular + "Id", None)
+                        column = ws.junction_column(name, obj.nameSingular)
+                        emu.records.backfill_key(ws.objects[name], column, None)
                     return 201, {"data": {"createOneObject": ws.object_to_api(obj)}}, None
                 obj, f = ws.create_field(body)
                 emu.store.ensure_table(obj)

@@ -62,8 +62,15 @@ class Emulator:
 
 
 @contextmanager
-def run_emulator(*extra_args: str, api_key: str = "test-key") -> Iterator[Emulator]:
-    """Run ``python -m twenty_emulator`` on a free port; stop it on exit."""
+def run_emulator(
+    *extra_args: str, api_key: str = "test-key", twenty_version: str | None = None
+) -> Iterator[Emulator]:
+    """Run ``python -m twenty_emulator`` on a free port; stop it on exit.
+
+    ``twenty_version`` ("current", "v1.3", "v1.20") is passed as ``--twenty-version``; when it is not given,
+    the environment variable TWENTY_EMULATOR_VERSION picks it, so that a whole test suite can be run against
+    another version unchanged (``TWENTY_EMULATOR_VERSION=v1.3 pytest integration_tests``)."""
+    twenty_version = twenty_version or os.environ.get("TWENTY_EMULATOR_VERSION") or None
     cmd = [
         sys.executable,
         "-m",
@@ -75,6 +82,8 @@ def run_emulator(*extra_args: str, api_key: str = "test-key") -> Iterator[Emulat
         "--api-key",
         api_key,
     ]
+    if twenty_version is not None:
+        cmd += ["--twenty-version", twenty_version]
     cmd += list(extra_args)
     env = dict(os.environ)
     env["PYTHONPATH"] = _PACKAGE_PARENT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")

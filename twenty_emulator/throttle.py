@@ -78,3 +78,67 @@ def parse_rate_limit(text: str) -> tuple[int, int] | None:
     if n < 1 or s <= 0:
         raise ValueError("rate limit must be N/SECONDS with N >= 1 and SECONDS > 0")
     return n, int(round(s * 1000))
+
+
+def rate_limited(
+    bucket: Bucket | None, *, usage_limit: bool, headers: bool, spender_id: str, now_ms: float | None = None
+) -> tuple[dict, dict | None]:
+    """The 429 body and headers for a refusal by ``bucket`` (None: an injected 429 with no limiter running).
+
+    Before v1.20: the throttler's HttpException body, headers only with --retry-after. From v1.20 the
+    usage-limit answer (usage-limit-to-rest-api-exception-handler.util.ts and its spec): Retry-After (whole
+    seconds, at least 1), X-RateLimit-Limit/-Remaining/-Reset, and a body naming the exhausted scope.
+    """
+    now_ms = time.time() * 1000 if now_ms is None else now_ms
+    limit = bucket.max_tokens if bucket else 100
+    window_ms = bucket.window_ms if bucket else 60000
+    wait_ms = bucket.reset_after_ms(now_ms) if bucket else 1000
+    retry_after = max(1, int(-(-wait_ms // 1000)))
+    extra_headers = None
+    if headers or usage_limit:
+        extra_headers = {
+            "Retry-After": str(retry_after),
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(int((now_ms + wait_ms) / 1000) + 1),
+        }
+    if not usage_limit:
+        message = f"Limit reached ({limit} tokens per {window_ms} ms)"
+        return {"statusCode": 429, "error": "HttpException", "messages": [message]}, extra_headers
+    period = max(1, round(window_ms / 1000))
+    body = {
+        "statusCode": 429,
+        "error": "RATE_LIMITED",
+        "messages": [f"Rate limit exceeded for apiKey: {limit} requests per {period}s."],
+        "limitKind": "speed",
+        "scope": {"spenderType": "apiKey", "spenderId": spender_id},
+        "limit": limit,
+        "remaining": 0,
+        "periodCount": period,
+        "periodUnit": "second",
+        "retryAfterSeconds": retry_after,
+    }
+    return body, extra_headers
+
+
+def graphql_rate_limited(
+    bucket: Bucket | None, *, usage_limit: bool, spender_id: str, now_ms: float | None = None
+) -> dict:
+    """The GraphQL answer (HTTP 200) to a refusal. Before v1.20 the throttler's exception becomes a
+    UserInputError (core-modules/throttler/utils/throttler-to-graphql-api-exception-handler.util.ts): code
+    BAD_USER_INPUT, the REST message. From v1.20 code RATE_LIMITED with the exhausted scope in the extensions
+    (usage-limit-to-graphql-api-exception-handler.util.spec.ts)."""
+    body, _ = rate_limited(
+        bucket, usage_limit=usage_limit, headers=False, spender_id=spender_id, now_ms=now_ms
+    )
+    extensions: dict = {"code": "BAD_USER_INPUT"}
+    if usage_limit:
+        now_ms = time.time() * 1000 if now_ms is None else now_ms
+        wait_ms = bucket.reset_after_ms(now_ms) if bucket else 1000
+        extensions = {
+            "code": "RATE_LIMITED",
+            **{k: body[k] for k in ("limitKind", "limit", "remaining", "periodCount", "periodUnit")},
+            "retryAfterMs": int(wait_ms),
+            "scope": body["scope"],
+        }
+    return {"errors": [{"message": body["messages"][0], "extensions": extensions}], "data": None}

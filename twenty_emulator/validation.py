@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
 import uuid
 from datetime import datetime, timezone
 
@@ -44,12 +43,6 @@ ACTOR_SOURCES = {
     "WEBHOOK",
     "APPLICATION",
 }
-
-
-def now_iso(ts: float | None = None) -> str:
-    ts = time.time() if ts is None else ts
-    ms = int(ts * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
 def js_number(value) -> str:
@@ -167,8 +160,9 @@ def normalise_url(url: str) -> str:
 class RecordValidator:
     """Validates request bodies for one object. ``api_key_name`` fills the API actor."""
 
-    def __init__(self, obj: ObjectMeta, api_key_name: str):
+    def __init__(self, obj: ObjectMeta, api_key_name: str, *, lenient_numbers: bool = False):
         self.obj = obj
+        self.lenient_numbers = lenient_numbers  # v1.3: NUMBER is not type-checked (see versions.py)
         self.actor = {"source": "API", "workspaceMemberId": None, "name": api_key_name, "context": {}}
 
     def unknown(self, key: str) -> ApiError:
@@ -191,7 +185,7 @@ class RecordValidator:
                 patch[key] = self._uuid(value, key, nullable=True)
                 continue
             ftype = f.type
-            if ftype == "RELATION":
+            if ftype == "RELATION" or (ftype == "MORPH_RELATION" and f.relation):
                 if f.relation and f.relation["type"] == "ONE_TO_MANY":
                     raise bad_request(f"One-to-many relation {key} field does not support write operations.")
                 patch[f.join_column] = self._connect(f, value)
@@ -246,6 +240,8 @@ class RecordValidator:
                 raise bad_request(f'Invalid string value {inspect(value)} for text field "{name}"')
             return value
         if t == "NUMBER":
+            if self.lenient_numbers and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                return _postgres_number(value)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise bad_request(f'Invalid number value {inspect(value)} for field "{name}"')
             return value
@@ -466,6 +462,15 @@ class RecordValidator:
         except PhoneError as exc:
             raise ApiError(400, "Error", str(exc), extra={"code": exc.code}) from None
         return out
+
+
+def _postgres_number(value):
+    """What Postgres makes of a non-number written to a NUMBER column when nothing checked it first: a numeric
+    string is cast (an assumption), anything else was observed stored as null."""
+    if isinstance(value, str) and NUMERIC_RE.match(value):
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    return None
 
 
 def copy_default(ftype: str):

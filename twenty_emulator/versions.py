@@ -1,0 +1,82 @@
+"""The Twenty versions the emulator can answer as (``--twenty-version``), as data: one flag per difference a
+client depends on. The modules that behave differently read these flags; nothing else knows version names.
+
+Paths are files of twentyhq/twenty; see docs/emulator.md for the list of differences and what is not modelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TwentyVersion:
+    name: str
+    # REST creates honour ?upsert=true. The v1.3 line still served REST through the pre-common-API handlers,
+    # whose handle() never reads the flag (engine/api/rest/core/handlers/rest-api-create-one.handler.ts and
+    # rest-api-create-many.handler.ts, the handle() method beside commonHandle()).
+    rest_upsert: bool = True
+    # Those handlers' error wording: 'Record already exists' for a known id, handleDuplicateKeyError's
+    # 'Duplicate <label> with value <v>. Please set a unique one.' for a unique field
+    # (engine/api/graphql/workspace-query-runner/utils/handle-duplicate-key-error.util.ts), TypeORM's
+    # EntityNotFoundError for an unknown id on update or delete, 'Body must be an array' and
+    # 'Input must not be empty' for a bad batch body.
+    legacy_errors: bool = False
+    # The pre-common-API record input transformer did not type-check NUMBER: text was written and Postgres
+    # stored null (observed, real-server-notes.md).
+    lenient_numbers: bool = False
+    # The REST API spends throttler tokens (common-base-query-runner.service.ts throttleQueryExecution); the
+    # v1.3 REST handlers did not call the throttler (its /graphql is throttled, as in every version serving it).
+    rest_throttled: bool = True
+    # POST /graphql serves create<Plural>(data, upsert) / create<Singular>(data, upsert) mutations
+    # (engine/api/graphql/graphql-query-runner/resolvers/graphql-query-create-many-resolver.service.ts).
+    graphql: bool = False
+    # Metadata type name of the rich-text composite: RICH_TEXT_V2 until v1.20 renamed it RICH_TEXT
+    # (database/commands/upgrade-version-command/1-20/, twenty-shared FieldMetadataType).
+    rich_text_type: str = "RICH_TEXT_V2"
+    # noteTarget / taskTarget point at their targets through a MORPH_RELATION from v1.20: fields
+    # targetPerson, targetCompany, ... with join columns targetPersonId, ...
+    # (modules/note/standard-objects/note-target.workspace-entity.ts, task-target.workspace-entity.ts).
+    morph_targets: bool = False
+    # 429s carry Retry-After and X-RateLimit-* and the usage-limit body (error RATE_LIMITED, limitKind, scope,
+    # limit, remaining, periodCount, periodUnit, retryAfterSeconds):
+    # core-modules/usage-limit/utils/usage-limit-to-rest-api-exception-handler.util.ts and
+    # build-rate-limit-response-headers.util.ts.
+    usage_limit_429: bool = False
+    # Records per batch call, and the default and largest page of GET /rest/{plural}: 200 / 60 / 200 as
+    # recorded; from v1.20 twenty-shared/src/constants/QueryMaxRecords.ts (10_000) and
+    # QueryDefaultLimitRecords.ts (1000).
+    max_batch: int = 200
+    default_page: int = 60
+    max_page: int = 200
+
+
+VERSIONS = {
+    "current": TwentyVersion("current"),
+    "v1.3": TwentyVersion(
+        "v1.3",
+        rest_upsert=False,
+        legacy_errors=True,
+        lenient_numbers=True,
+        rest_throttled=False,
+        graphql=True,
+    ),
+    "v1.20": TwentyVersion(
+        "v1.20",
+        graphql=True,
+        rich_text_type="RICH_TEXT",
+        morph_targets=True,
+        usage_limit_429=True,
+        max_batch=10_000,
+        default_page=1000,
+        max_page=10_000,
+    ),
+}
+CURRENT = VERSIONS["current"]
+
+
+def get_version(name: str) -> TwentyVersion:
+    try:
+        return VERSIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown Twenty version {name!r}; expected one of {', '.join(VERSIONS)}") from None
