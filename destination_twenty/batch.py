@@ -301,7 +301,8 @@ class BatchSender:
             result.complete = False
             return
         try:
-            rows = self.client.create_many(self.plural, [i.payload for i in items], upsert)
+            attempts: dict[str, float] = {}
+            rows = self.client.create_many(self.plural, [i.payload for i in items], upsert, attempts)
         except DataError as exc:
             maximum = _MAX_RECORDS.search(exc.message)
             if maximum and len(items) > 1:
@@ -319,7 +320,8 @@ class BatchSender:
             self._send_chunk(items[:middle], upsert, result, resolved, first=False)
             self._send_chunk(items[middle:], upsert, result, resolved, first=False)
             return
-        self._tally(items, rows, upsert, result)
+        retried = attempts["seconds"] if attempts.get("count", 1) > 1 else None
+        self._tally(items, rows, upsert, result, retried)
         self._remember(row.get("id") for row in rows if isinstance(row, dict))
 
     def _settle_duplicates(self, items: list[Item], upsert: bool, result: BatchResult, retried: bool) -> None:
@@ -351,7 +353,12 @@ class BatchSender:
         self._send_chunk(remaining, upsert, result, resolved=True, first=False)
 
     def _tally(
-        self, items: list[Item], rows: list[dict[str, Any]], upsert: bool, result: BatchResult
+        self,
+        items: list[Item],
+        rows: list[dict[str, Any]],
+        upsert: bool,
+        result: BatchResult,
+        retried: float | None = None,
     ) -> None:
         # Twenty answers updates first, then inserts, whatever the input order, so rows are matched to records
         # by id, then by unique key (a record matched on its email comes back with the stored record's id), and
@@ -384,6 +391,8 @@ class BatchSender:
             if item.targets and isinstance(row.get("id"), str):
                 result.linked.append((row["id"], item))
             changed = upsert and row.get("createdAt") != row.get("updatedAt")
+            if changed and retried is not None and _created_by_lost_attempt(row, retried):
+                changed = False
             (counts.updated if changed else counts.created)[item.stream] += 1
         for item in unclaimed.values():  # accepted, though the answer did not list them
             counts.created[item.stream] += 1
@@ -407,6 +416,15 @@ class BatchSender:
                     f"Twenty accepts at most {server_max} records per call; batch size is now {new} for the rest "
                     "of this sync."
                 )
+
+
+def _created_by_lost_attempt(row: Mapping[str, Any], retried: float) -> bool:
+    """After a retried upsert, a row created at most the retry's duration (+ 2 s of slack) before its update was
+    created by our own first attempt, whose answer was lost: by Twenty's clock alone, never ours."""
+    created, updated = (_instant(str(row.get(k) or "")) for k in ("createdAt", "updatedAt"))
+    if created is None or updated is None:
+        return False
+    return 0 <= (updated - created).total_seconds() <= retried + 2.0
 
 
 def _difference(sent: Any, held: Any, path: str = "") -> tuple[str, Any, Any] | None:

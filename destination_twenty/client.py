@@ -175,11 +175,18 @@ class TwentyClient:
         return found
 
     def create_many(
-        self, plural: str, records: Sequence[Mapping[str, Any]], upsert: bool
+        self,
+        plural: str,
+        records: Sequence[Mapping[str, Any]],
+        upsert: bool,
+        attempts: dict[str, float] | None = None,
     ) -> list[dict[str, Any]]:
-        """POST /rest/batch/{plural}[?upsert=true]: the stored records (updates first, then inserts)."""
+        """POST /rest/batch/{plural}[?upsert=true]: the stored records (updates first, then inserts).
+
+        `attempts`, when given, receives how many attempts the call took and the seconds from the first to the
+        last: an answer lost after the commit makes the retry meet records the first attempt created."""
         params = {"upsert": "true"} if upsert else None
-        body = self._send("POST", f"/batch/{plural}", params=params, payload=list(records))
+        body = self._send("POST", f"/batch/{plural}", params=params, payload=list(records), attempts=attempts)
         data = body.get("data")
         rows = next(iter(data.values()), None) if isinstance(data, dict) and data else None
         if not isinstance(rows, list):
@@ -195,8 +202,10 @@ class TwentyClient:
         *,
         params: Mapping[str, str] | None = None,
         payload: Any = None,
+        attempts: dict[str, float] | None = None,
     ) -> dict[str, Any]:
         url = self._base + path
+        first = time.monotonic()
         data = orjson.dumps(payload) if payload is not None else None
         deadline = time.monotonic() + self._retry_seconds
         attempt = 0
@@ -225,6 +234,8 @@ class TwentyClient:
             else:
                 if 200 <= response.status_code < 300:
                     self.pacer.recover()
+                    if attempts is not None:
+                        attempts.update(count=attempt, seconds=time.monotonic() - first)
                     return _json(response)
                 error = self._classify(method, path, response)
                 retry_after = _retry_after(response)

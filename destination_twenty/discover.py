@@ -14,7 +14,10 @@ from typing import Any
 
 from destination_twenty.schema import COMPOSITE_SUBFIELDS, ObjectSchema, find_object
 
-SYNC_MODES = ("append", "append_dedup")  # what the connector writes; overwrite would delete, which it never does
+SYNC_MODES = (
+    "append",
+    "append_dedup",
+)  # what the connector writes; overwrite would delete, which it never does
 
 _SCALAR: dict[str, dict[str, Any]] = {
     "TEXT": {"type": "string"},

@@ -77,11 +77,6 @@ def test_a_truncated_answer_is_retried_and_every_record_is_stored_once(tmp_path,
         assert created == COUNT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="connector: a retried upsert whose first answer was cut short after the commit meets the records "
-    "it created itself and counts them as updated (found with the truncate fault; issue 8, item 4)",
-)
 def test_a_truncated_upsert_still_tells_created_from_updated(tmp_path):
     run, _, _ = sync_through_truncations(tmp_path, upsert=True)
     assert summary_counts(run) == (COUNT // 2, COUNT // 2, 0)
