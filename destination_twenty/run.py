@@ -1,7 +1,12 @@
 import sys
 
-from destination_twenty.destination import DestinationTwenty
-
 
 def run() -> None:
-    DestinationTwenty().run(sys.argv[1:])
+    args = sys.argv[1:]
+    if args[:1] == ["discover"]:  # not a CDK command (the CDK has no destination discover)
+        from destination_twenty.discover import main
+
+        sys.exit(main(args[1:]))
+    from destination_twenty.destination import DestinationTwenty
+
+    DestinationTwenty().run(args)
