@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from destination_twenty.capabilities import NEITHER
 from destination_twenty.client import TwentyClient
-from destination_twenty.errors import DataError
+from destination_twenty.errors import ConfigError, DataError
 from destination_twenty.items import Item, Rejection
 from destination_twenty.keys import unique_keys
 from destination_twenty.relations import Plan, Resolver, describe_ambiguous, describe_missing, target_row_id
@@ -26,7 +27,13 @@ KNOWN_IDS_KEPT = (
     200_000  # ids known to exist, so a record updated twice in a sync is read once (~20 MB at most)
 )
 _MAX_RECORDS = re.compile(r"Maximum number of records to upsert is (\d+)")
-_DUPLICATE = "duplicate entry"
+# A unique value already stored, in the words of each era: "A duplicate entry was detected" (today), "Duplicate
+# Emails with value … Please set a unique one." and "Record already exists" (v1.3 line), Postgres's own (older).
+_DUPLICATE = re.compile(
+    r"duplicate entry|record already exists|duplicate .+ with value|duplicate key value violates unique", re.I
+)
+# The v1.3 line's REST batch create ignores ?upsert=true and answers an existing record with these.
+_UPSERT_IGNORED = re.compile(r"record already exists|duplicate .+ with value .+please set a unique one", re.I)
 
 
 @dataclass
@@ -66,6 +73,9 @@ class BatchSender:
         self._stop = stop
         self._fail_fast = fail_fast and not dry_run
         self._dry_run = dry_run  # read, never write: predict what each record would do
+        self._via_graphql = False  # set when the server's REST batch create turns out to ignore upsert
+        self._graphql_lock = threading.Lock()
+        self._selection = _selection(schema)
         self._resolver = Resolver(client) if relations and relations.lookups else None
         self._junction = relations.junction if relations else None
         self._known: OrderedDict[str, None] = OrderedDict()  # ids read or written in this sync, oldest first
@@ -186,7 +196,16 @@ class BatchSender:
         for start in range(0, len(rows), self.limit):
             chunk = rows[start : start + self.limit]
             try:
-                self.client.create_many(junction.plural, chunk, True)
+                try:
+                    if self._via_graphql:
+                        self.client.graphql_create_many(junction.plural[:-1], junction.plural, chunk, ["id"])
+                    else:
+                        self.client.create_many(junction.plural, chunk, True)
+                except DataError as exc:
+                    if not _UPSERT_IGNORED.search(exc.message):
+                        raise
+                    self._switch_to_graphql(result)  # the older server: rows of a re-sync exist already
+                    self.client.graphql_create_many(junction.plural[:-1], junction.plural, chunk, ["id"])
             except DataError as exc:
                 result.warnings.append(
                     f"{len(chunk)} links in {junction.plural} could not be written; their notes or tasks are "
@@ -194,6 +213,20 @@ class BatchSender:
                 )
                 continue
             result.links += len(chunk)
+
+    def _switch_to_graphql(self, result: BatchResult) -> None:
+        with self._graphql_lock:
+            if self._via_graphql:
+                return
+            if self.schema is None or not self.client.graphql_upsert_works(
+                self.schema.name_singular, self.plural
+            ):
+                raise ConfigError(NEITHER)
+            self._via_graphql = True
+        result.notes.append(
+            "This Twenty server's REST batch create ignores upsert (the v1.3 line): upserts go through its GraphQL "
+            "create mutation (same matching, same per-record errors) for the rest of this sync."
+        )
 
     def _predict(self, items: list[Item], result: BatchResult) -> None:
         """Dry run: one read per batch finds the records each item would match, as Twenty's upsert would."""
@@ -302,14 +335,23 @@ class BatchSender:
             return
         try:
             attempts: dict[str, float] = {}
-            rows = self.client.create_many(self.plural, [i.payload for i in items], upsert, attempts)
+            if upsert and self._via_graphql:
+                rows = self.client.graphql_create_many(
+                    self.schema.name_singular, self.plural, [i.payload for i in items], self._selection
+                )
+            else:
+                rows = self.client.create_many(self.plural, [i.payload for i in items], upsert, attempts)
         except DataError as exc:
             maximum = _MAX_RECORDS.search(exc.message)
             if maximum and len(items) > 1:
                 self._shrink(int(maximum.group(1)), len(items), result)
                 self._send(items, upsert, result, first=False)
                 return
-            if not resolved and _DUPLICATE in exc.message.lower() and any(i.client_id for i in items):
+            if upsert and not self._via_graphql and _UPSERT_IGNORED.search(exc.message):
+                self._switch_to_graphql(result)  # raises when the server cannot upsert at all
+                self._send_chunk(items, upsert, result, resolved, first)
+                return
+            if not resolved and _DUPLICATE.search(exc.message) and any(i.client_id for i in items):
                 self._settle_duplicates(items, upsert, result, retried=exc.attempts > 1)
                 return
             if len(items) == 1:
@@ -418,6 +460,18 @@ class BatchSender:
                 )
 
 
+def _selection(schema: ObjectSchema | None) -> list[str]:
+    """What a GraphQL upsert returns: enough to tally rows as the REST answer does (id, timestamps, keys)."""
+    fields = ["id", "createdAt", "updatedAt"]
+    for path in schema.unique_paths if schema else ():
+        head, _, sub = path.partition(".")
+        if sub:
+            fields.append(f"{head} {{ {sub} }}")
+        elif head != "id":
+            fields.append(head)
+    return fields
+
+
 def _created_by_lost_attempt(row: Mapping[str, Any], retried: float) -> bool:
     """After a retried upsert, a row created at most the retry's duration (+ 2 s of slack) before its update was
     created by our own first attempt, whose answer was lost: by Twenty's clock alone, never ours."""
@@ -522,7 +576,7 @@ def _lookup_filters(items: Sequence[Item]) -> list[str]:
 def _explain(exc: DataError, item: Item) -> str:
     """Twenty's reason, made specific where Twenty's own words are vague."""
     message = exc.message
-    if _DUPLICATE in message.lower():
+    if _DUPLICATE.search(message):
         keys = ", ".join(f"{k}={v}" for k, v in sorted(item.keys) if k != "id") or "its id"
         action = "already exists" if not item.update else "conflicts with another record"
         return f"a record with the same unique value ({keys}) {action} in Twenty ({message})"

@@ -104,6 +104,7 @@ class TwentyClient:
         per_minute: float | None = None,
     ):
         self._base = config.rest_url
+        self._root = config.api_url  # /graphql lives beside /rest
         self._host = urlsplit(config.api_url).hostname
         self._retry_seconds = config.max_retry_seconds if retry_seconds is None else retry_seconds
         self._timeout = timeout
@@ -193,6 +194,66 @@ class TwentyClient:
             raise TwentyAPIError("Twenty's answer to a batch write has no list of records.")
         return rows
 
+    def batch_upsert_over_rest(self, plural: str) -> bool:
+        """Does REST batch create take `?upsert=true`? An empty batch writes nothing and tells them apart: the
+        create-many handler that reads the flag (common query runner, Twenty ≥ late 2025) answers 201 with an
+        empty list; the older handler (v1.3 line, rest-api-create-many.handler.ts) refuses an empty input."""
+        try:
+            self._send("POST", f"/batch/{plural}", params={"upsert": "true"}, payload=[])
+        except DataError as exc:
+            if "must not be empty" in exc.message.lower():
+                return False
+            raise
+        return True
+
+    def graphql_upsert_works(self, singular: str, plural: str) -> bool:
+        """Does `/graphql` serve create<Plural>(data, upsert)? An empty list writes nothing."""
+        try:
+            self.graphql_create_many(singular, plural, [], ["id"])
+        except (DataError, TwentyAPIError):
+            return False
+        return True
+
+    def graphql_create_many(
+        self, singular: str, plural: str, records: Sequence[Mapping[str, Any]], selection: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """`create<Plural>(data: [...], upsert: true)` over GraphQL: the batch upsert of servers whose REST batch
+        ignores `?upsert=true`. Same matching, one atomic batch, errors as DataError for the batch splitter."""
+        field = "create" + plural[:1].upper() + plural[1:]
+        # Twenty names the input type after the object: PersonCreateInput (workspace GraphQL schema factory).
+        kind = singular[:1].upper() + singular[1:] + "CreateInput"
+        query = (
+            f"mutation Upsert($data: [{kind}!]!) "
+            f"{{ {field}(data: $data, upsert: true) {{ {' '.join(selection)} }} }}"
+        )
+        deadline = time.monotonic() + self._retry_seconds
+        for attempt in range(1, 1000):  # bounded by the retry budget below
+            body = self._send(
+                "POST", "/graphql", payload={"query": query, "variables": {"data": list(records)}}, root=True
+            )
+            errors = body.get("errors")
+            if not errors:
+                rows = (body.get("data") or {}).get(field)
+                if not isinstance(rows, list):
+                    raise TwentyAPIError("Twenty's answer to a GraphQL batch upsert has no list of records.")
+                return rows
+            message = (
+                "; ".join(str(e.get("message")) for e in errors if isinstance(e, Mapping)) or "GraphQL error"
+            )
+            codes = {str((e.get("extensions") or {}).get("code")) for e in errors if isinstance(e, Mapping)}
+            # A rate limit comes back as a 200 with an error: RATE_LIMITED (v1.20+) or "Limit reached" (v1.3).
+            if "RATE_LIMITED" in codes or "limit reached" in message.lower():
+                delay = _backoff(attempt)
+                if time.monotonic() + delay > deadline:
+                    raise TransientAPIError(f"POST /graphql: rate-limited past the retry budget ({message})")
+                self.pacer.slow_down(delay)
+                time.sleep(delay)
+                continue
+            if codes & {"UNAUTHENTICATED", "FORBIDDEN"}:
+                raise AuthenticationError(f"Twenty refused the API key over GraphQL: {message}")
+            raise DataError(message, status=200, code=next(iter(codes), None))
+        raise TransientAPIError("POST /graphql: no answer within the retry budget")
+
     # --- one request, paced and retried ------------------------------------------------------------------
 
     def _send(
@@ -203,8 +264,9 @@ class TwentyClient:
         params: Mapping[str, str] | None = None,
         payload: Any = None,
         attempts: dict[str, float] | None = None,
+        root: bool = False,
     ) -> dict[str, Any]:
-        url = self._base + path
+        url = (self._root if root else self._base) + path
         first = time.monotonic()
         data = orjson.dumps(payload) if payload is not None else None
         deadline = time.monotonic() + self._retry_seconds

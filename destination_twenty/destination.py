@@ -24,6 +24,7 @@ from airbyte_cdk.models import (
 from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
 
 from destination_twenty import protocol, relations
+from destination_twenty.capabilities import detect
 from destination_twenty.client import TwentyClient
 from destination_twenty.columns import check_columns
 from destination_twenty.config import TwentyConfig
@@ -60,6 +61,10 @@ class DestinationTwenty(Destination):
             try:
                 schema, _, warnings, _ = prepare(twenty_config, client)
                 client.probe(twenty_config.object_path)
+                if schema is not None:
+                    warnings.append(
+                        detect(client, twenty_config.upsert, schema, client.metadata_objects()).describe()
+                    )
             finally:
                 client.close()
         except TwentyDestinationError as exc:

@@ -1,0 +1,73 @@
+"""What the Twenty server can do, found from its answers and metadata rather than a version string (issue 13).
+
+Servers differ where the connector depends on it (reference §12): the v1.3 line's REST batch create ignores
+`?upsert=true` (its GraphQL `create<Plural>(data, upsert: true)` does upsert); v1.20+ names rich text RICH_TEXT
+and note/task target join columns targetPersonId. check reports what it found in one line; write adapts on the
+fly (batch.py switches to GraphQL when an upsert meets the older server's duplicate errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from destination_twenty.client import TwentyClient
+from destination_twenty.errors import ConfigError
+from destination_twenty.schema import ObjectSchema
+
+NEITHER = (
+    "This Twenty server's REST batch create ignores upsert (as Twenty v1.3 and earlier do), and its GraphQL API "
+    "did not take the batch upsert either, so records cannot be matched to existing ones. Upgrade Twenty, or turn "
+    "upsert off to create records only."
+)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    rest_batch_upsert: bool | None  # None: not probed (upsert off)
+    graphql_upsert: bool | None
+    rich_text: str | None  # the type name in metadata, if the object has a rich-text field
+    target_naming: str | None  # "personId" or "targetPersonId", for note/task targets
+
+    def describe(self) -> str:
+        parts = []
+        if self.rest_batch_upsert:
+            parts.append("REST batch upsert works: records are upserted over REST")
+        elif self.graphql_upsert:
+            parts.append(
+                "REST batch create ignores upsert (Twenty v1.3 line): upserts go through GraphQL "
+                "create<Plural>(data, upsert: true), with the same matching and per-record errors"
+            )
+        elif self.rest_batch_upsert is None:
+            parts.append("upsert is off: records are created")
+        if self.rich_text:
+            parts.append(f"rich text is {self.rich_text}")
+        if self.target_naming:
+            parts.append(f"note/task targets use {self.target_naming}")
+        return "Twenty server: " + "; ".join(parts) + "."
+
+
+def detect(
+    client: TwentyClient,
+    upsert: bool,
+    schema: ObjectSchema,
+    objects: Sequence[Mapping[str, Any]],
+) -> Capabilities:
+    """Probe with writes of nothing (empty batches) and read the metadata; ConfigError if upserts cannot work."""
+    rest = graphql = None
+    if upsert:
+        rest = client.batch_upsert_over_rest(schema.name_plural)
+        if not rest:
+            graphql = client.graphql_upsert_works(schema.name_singular, schema.name_plural)
+            if not graphql:
+                raise ConfigError(NEITHER)
+    rich = next((f.type for f in schema.fields.values() if f.type in ("RICH_TEXT_V2", "RICH_TEXT")), None)
+    naming = None
+    for obj in objects:
+        if isinstance(obj, Mapping) and obj.get("namePlural") == "noteTargets":
+            names = {str(f.get("name")) for f in obj.get("fields") or () if isinstance(f, Mapping)}
+            naming = (
+                "targetPersonId" if "targetPerson" in names else "personId" if "person" in names else None
+            )
+    return Capabilities(rest, graphql, rich, naming)
