@@ -123,6 +123,8 @@ class Writer:
         position = self._positions[stream]
         self._seq += 1
         try:
+            if isinstance(record, protocol.UnparseableRecord):  # a RECORD line with no usable data
+                raise RecordRejected(record.reason)
             if not isinstance(record.data, dict):
                 raise RecordRejected(f"the record's data is {type(record.data).__name__}, not a JSON object")
             payload = self.mapper.map(record.data)
