@@ -116,7 +116,7 @@ def _loads(line: str | bytes) -> tuple[Any, bool]:
         return json.loads(line, parse_constant=_refuse_constant, parse_float=_finite_float), True
     except RecursionError:
         raise _Unparseable(
-            "it nests values deeper than can be read (orjson reads up to 1,024 levels)"
+            "it nests values deeper than the JSON parsers accept (orjson: 1,024 levels)"
         ) from None
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError and the refusals below
         reason = str(exc) if isinstance(exc, _NotJSON) else str(first)
@@ -149,7 +149,7 @@ def _salvage(line: str | bytes, number: int, why: str) -> Record | Unreadable:
     found = _scan_top_fields(text)
     stream, namespace = found.get("record.stream"), found.get("record.namespace")
     if found.get("type") == "RECORD" and stream is not None:
-        reason = f"input line {number} cannot be read: {why}"
+        reason = f"input line {number} cannot be parsed: {why}"
         return UnparseableRecord(stream, None, namespace, reason=reason)
     if found.get("type") == "RECORD":
         return Unreadable(
