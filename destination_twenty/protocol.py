@@ -155,6 +155,10 @@ def _salvage(line: str | bytes, number: int, why: str) -> Record | Unreadable:
         return Unreadable(
             f"input line {number} is a RECORD that cannot be read ({why}) and names no stream; ignored"
         )
+    if isinstance(found.get("type"), str):  # a STATE or another message: skipping it loses no data
+        return Unreadable(
+            f"input line {number} is a {found['type']} message that cannot be parsed ({why}); ignored"
+        )
     return Unreadable(f"input line {number} is not JSON; ignored")
 
 

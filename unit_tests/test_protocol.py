@@ -93,10 +93,11 @@ def test_lines_orjson_refuses_are_read_by_the_standard_library_or_become_records
                 '{"type":"RECORD","record":{"data":{"a":1e999}, "stream":"s"}}',
                 b'{"type":"RECORD","record":{"stream":"s","data":{"a":"\xff"}}}',
                 '{"type":"RECORD","record":{"data":{"stream":"inner"},',  # no stream of its own: not a record
+                '{"type":"STATE","state":' + "[" * 5000 + "]" * 5000 + "}",
             ]
         )
     )
-    state, surrogate, too_deep, nan, huge, not_utf8, nameless = messages
+    state, surrogate, too_deep, nan, huge, not_utf8, nameless, deep_state = messages
     assert isinstance(state, protocol.State) and state.raw["data"] == {"c": "\ud800"}
     assert isinstance(surrogate, protocol.UnparseableRecord) and "column 'x[1]'" in surrogate.reason
     assert isinstance(too_deep, protocol.UnparseableRecord) and "deeper" in too_deep.reason
@@ -105,6 +106,10 @@ def test_lines_orjson_refuses_are_read_by_the_standard_library_or_become_records
     assert isinstance(huge, protocol.UnparseableRecord) and "too large" in huge.reason
     assert isinstance(not_utf8, protocol.UnparseableRecord) and not_utf8.stream == "s"
     assert isinstance(nameless, protocol.Unreadable) and "names no stream" in nameless.reason
+    assert (
+        isinstance(deep_state, protocol.Unreadable)
+        and "a STATE message that cannot be parsed" in deep_state.reason
+    )
 
 
 def test_a_lone_surrogate_in_an_echoed_state_is_written_as_its_escape():
