@@ -23,7 +23,7 @@ TEST_WORKERS ?= 4
 test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest -n $(TEST_WORKERS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --durations=10
 
 lint: setup
 	$(VENV)/bin/ruff check --fix .
