@@ -53,7 +53,9 @@ def spec() -> dict[str, Any]:
 def setup_logging() -> None:
     """Python logging goes to stdout as Airbyte LOG messages, the key masked; the connector logs as `airbyte`."""
     root = logging.getLogger()
-    root.addHandler(protocol.LogHandler())
+    # Once, however often run is called.
+    if not any(isinstance(h, protocol.LogHandler) for h in root.handlers):
+        root.addHandler(protocol.LogHandler())
     logging.getLogger("airbyte").setLevel(logging.INFO)
 
 
