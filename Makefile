@@ -15,10 +15,15 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(PY) scripts/demo.py
 
+# Parallel workers: most of a test's time is spent waiting on the connector and emulator subprocesses, so four
+# workers keep two cores busy. Every worker starts its own emulators on ports the OS picks. TEST_WORKERS=0 runs
+# in one process. Tests that build on each other stay on one worker (conftest.py).
+TEST_WORKERS ?= 4
+
 test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --durations=10
 
 lint: setup
 	$(VENV)/bin/ruff check --fix .

@@ -12,8 +12,6 @@ import difflib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from airbyte_cdk.models import ConfiguredAirbyteCatalog
-
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError
 
@@ -51,7 +49,7 @@ def column_reader(column: str) -> Reader:
     return read
 
 
-def check_columns(catalog: ConfiguredAirbyteCatalog, mapping: Sequence[ColumnMap]) -> list[str]:
+def check_columns(catalog: Mapping[str, Any], mapping: Sequence[ColumnMap]) -> list[str]:
     """Check every mapped column against the streams' json_schema; return warnings for what cannot be checked.
 
     A column that no stream lists raises ConfigError naming the column, the streams and their closest columns.
@@ -61,10 +59,12 @@ def check_columns(catalog: ConfiguredAirbyteCatalog, mapping: Sequence[ColumnMap
         return []  # without a mapping every record property goes to the field of the same name
     listed: list[tuple[str, Mapping[str, Any]]] = []
     unlisted: list[str] = []
-    for configured in catalog.streams:
-        stream = configured.stream
-        name = f"{stream.namespace}.{stream.name}" if stream.namespace else stream.name
-        schema = stream.json_schema if isinstance(stream.json_schema, Mapping) else {}
+    for configured in (
+        catalog.get("streams") or ()
+    ):  # the configured catalog as JSON (check_catalog vetted it)
+        stream = configured.get("stream") or {}
+        name = f"{stream['namespace']}.{stream['name']}" if stream.get("namespace") else stream.get("name")
+        schema = stream.get("json_schema") if isinstance(stream.get("json_schema"), Mapping) else {}
         if _properties(schema):
             listed.append((name, schema))
         else:

@@ -24,6 +24,9 @@ MODES = (*STANDARD_OBJECTS, "custom")
 # Matched with fullmatch: `$` alone would let a trailing newline through (`people\n` → /rest/people%0A).
 CUSTOM_OBJECT_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9]*")
 DEFAULT_API_URL = "https://api.twenty.com"
+# Twenty's API keys are JWTs (header.payload.signature, a few hundred characters). Anything much shorter is a
+# paste gone wrong, and a key that short could not be masked in the output without rewriting unrelated text.
+MIN_API_KEY_LENGTH = 16
 # Far above any Twenty plan, low enough that the pacer's arithmetic stays meaningful: one bound for check and write.
 MAX_REQUESTS_PER_MINUTE = 1_000_000
 
@@ -73,6 +76,12 @@ class TwentyConfig:
         api_key = raw.get("api_key")
         if not isinstance(api_key, str) or not api_key.strip():
             raise ConfigError("api_key is required: a Twenty API key (Settings → APIs & Webhooks).")
+        if len(api_key.strip()) < MIN_API_KEY_LENGTH:
+            # The message must not quote the key: too short to be masked, it would be printed as is.
+            raise ConfigError(
+                f"api_key is {len(api_key.strip())} characters long; a Twenty API key is a token of a few hundred "
+                f"characters (at least {MIN_API_KEY_LENGTH}). Copy the whole key from Settings → APIs & Webhooks."
+            )
         mode = raw.get("mode")
         if mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}; got {mode!r}.")

@@ -1,8 +1,12 @@
-"""The CDK glue: spec (from spec.json), check and write. Thin on purpose; the work is in writer.py."""
+"""The connector's commands, check and write, and how each ends. Thin on purpose; the work is in writer.py.
+
+It speaks the Airbyte protocol as plain JSON (protocol.py) and does not import the Airbyte CDK: the CDK's
+package imports all of itself on first use, which cost about a second of every check and write.
+"""
 
 from __future__ import annotations
 
-import io
+import argparse
 import logging
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -10,18 +14,6 @@ from difflib import get_close_matches
 from typing import Any
 
 import orjson
-from airbyte_cdk.destinations import Destination
-from airbyte_cdk.models import (
-    AirbyteConnectionStatus,
-    AirbyteMessage,
-    AirbyteMessageSerializer,
-    ConfiguredAirbyteCatalog,
-    ConfiguredAirbyteCatalogSerializer,
-    DestinationSyncMode,
-    Status,
-    Type,
-)
-from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
 
 from destination_twenty import protocol, relations
 from destination_twenty.capabilities import detect
@@ -43,20 +35,24 @@ logger = logging.getLogger("airbyte")
 
 CHECK_RETRY_SECONDS = 15.0  # check must answer within 30 s even when the URL is unreachable
 CHECK_TIMEOUT = (5.0, 10.0)
+# The destination sync modes of the Airbyte protocol; the ones we cannot do are refused with a sentence.
+DESTINATION_SYNC_MODES = ("append", "overwrite", "append_dedup", "update", "soft_delete")
+SUPPORTED_SYNC_MODES = ("append", "append_dedup")
 
 
-class DestinationTwenty(Destination):
-    # write validates the config itself (config.py), so a bad value gets our message and no stack trace.
-    check_config_against_spec = False
-
-    def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
-        """Never raises: every problem becomes FAILED with a sentence the user can act on."""
+class DestinationTwenty:
+    def check(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The CONNECTION_STATUS message. Never raises: every problem becomes FAILED with a sentence the user can
+        act on."""
         try:
             twenty_config = TwentyConfig.from_mapping(config)
-            update_secrets([twenty_config.api_key])
+            protocol.register_secret(twenty_config.api_key)
             # A handful of calls: pacing them at a low requests_per_minute would only make check slow.
             client = TwentyClient(
-                twenty_config, retry_seconds=CHECK_RETRY_SECONDS, timeout=CHECK_TIMEOUT, per_minute=600
+                twenty_config,
+                retry_seconds=_check_retry_seconds(config),
+                timeout=CHECK_TIMEOUT,
+                per_minute=600,
             )
             try:
                 schema, _, warnings, _ = prepare(twenty_config, client)
@@ -68,23 +64,21 @@ class DestinationTwenty(Destination):
             finally:
                 client.close()
         except TwentyDestinationError as exc:
-            return AirbyteConnectionStatus(status=Status.FAILED, message=_describe(exc))
+            return protocol.connection_status(False, _describe(exc))
         except Exception as exc:  # a bug must still not turn check into a crash
-            return AirbyteConnectionStatus(
-                status=Status.FAILED, message=f"Unexpected error: {type(exc).__name__}"
-            )
+            return protocol.connection_status(False, f"Unexpected error: {type(exc).__name__}")
         for warning in warnings:
             (logger.info if schema is not None else logger.warning)(warning)
-        return AirbyteConnectionStatus(status=Status.SUCCEEDED)
+        return protocol.connection_status(True)
 
     def write(
         self,
         config: Mapping[str, Any],
-        configured_catalog: ConfiguredAirbyteCatalog,
-        input_messages: Iterable[Any],
+        configured_catalog: Mapping[str, Any],
+        input_messages: Iterable[protocol.Record | protocol.State | protocol.Unreadable],
     ) -> Iterator[dict[str, Any]]:
         twenty_config = TwentyConfig.from_mapping(config)
-        update_secrets([twenty_config.api_key])
+        protocol.register_secret(twenty_config.api_key)
         primary_keys, deduped = check_catalog(configured_catalog)
         for warning in check_columns(configured_catalog, twenty_config.column_mapping):  # before any request
             yield protocol.log_message("WARN", warning)
@@ -108,46 +102,39 @@ class DestinationTwenty(Destination):
         finally:
             client.close()
 
-    def _run_write(
-        self, config: Mapping[str, Any], configured_catalog_path: str, input_stream: Any
-    ) -> Iterator[Any]:
-        try:
-            with open(configured_catalog_path, "rb") as f:
-                catalog = ConfiguredAirbyteCatalogSerializer.load(orjson.loads(f.read()))
-        except (OSError, ValueError, TypeError) as exc:
-            raise ConfigError(f"The configured catalog cannot be read: {type(exc).__name__}: {exc}") from None
-        except Exception as exc:  # serpyco's schema errors have no common public base
-            raise ConfigError(f"The configured catalog is not a valid Airbyte catalog: {exc}") from None
-        logger.info("Begin writing to the destination...")
-        # The writer's summary (created, updated, rejected per stream) is the last LOG line.
-        yield from self.write(config, catalog, self._parse_input_stream(input_stream))
-
-    # The CDK parses stdin into its own dataclasses, which drop the platform's state `id`; we read raw JSON.
-    def _parse_input_stream(self, input_stream: io.TextIOWrapper) -> Iterator[Any]:
-        return protocol.read_messages(input_stream)
-
     def run(self, args: list[str]) -> None:
-        """Like the CDK's run, but every failure ends as one clean ERROR trace and exit 1, never a traceback."""
-        parsed = self.parse_args(args)
+        from destination_twenty.run import parse_args, setup_logging
+
+        setup_logging()
+        self.run_command(parse_args(args))
+
+    def run_command(self, parsed: argparse.Namespace) -> None:
+        """check or write; every failure ends as one clean ERROR trace and exit 1, never a traceback."""
         try:
-            if getattr(parsed, "config", None):
-                raw = _readable_json(parsed.config, "config")
-                # Mask the key in every line we print from here on, even where a message quotes a config value
-                # (a key pasted into the wrong field must not be echoed back).
-                if isinstance(raw.get("api_key"), str) and raw["api_key"].strip():
-                    update_secrets([raw["api_key"], raw["api_key"].strip()])
-                if parsed.command == "check":
-                    # Our own validation first: its messages name the key at fault, the CDK's quote a pattern.
-                    try:
-                        TwentyConfig.from_mapping(raw)
-                    except ConfigError as exc:
-                        status = AirbyteConnectionStatus(status=Status.FAILED, message=str(exc))
-                        protocol.emit(AirbyteMessageSerializer.dump(_status_message(status)))
-                        return
-            for message in self.run_cmd(parsed):
-                if isinstance(message, AirbyteMessage):
-                    protocol.emit(AirbyteMessageSerializer.dump(message))
-                else:
+            raw = _readable_json(parsed.config, "config")
+            # Mask the key in every line we print from here on, even where a message quotes a config value
+            # (a key pasted into the wrong field must not be echoed back).
+            if isinstance(raw.get("api_key"), str):
+                protocol.register_secret(raw["api_key"])
+            if parsed.command == "check":
+                # Our own validation first: its messages name the key at fault, the spec's quote a pattern.
+                try:
+                    TwentyConfig.from_mapping(raw)
+                except ConfigError as exc:
+                    protocol.emit(protocol.connection_status(False, str(exc)))
+                    return
+                problem = spec_problem(raw)
+                if problem is not None:
+                    protocol.emit(protocol.connection_status(False, f"Config validation error: {problem}"))
+                    return
+                protocol.emit(self.check(raw))
+            else:
+                catalog = _readable_catalog(parsed.catalog)
+                logger.info("Begin writing to the destination...")
+                # Bytes, not text: a line that is not UTF-8 becomes that record's rejection, not a crash.
+                messages = protocol.read_messages(sys.stdin.buffer)
+                # The writer's summary (created, updated, rejected per stream) is the last LOG line.
+                for message in self.write(raw, catalog, messages):
                     protocol.emit(message)
         except SyncFailed:
             sys.exit(1)  # its trace was emitted by the writer
@@ -162,6 +149,20 @@ class DestinationTwenty(Destination):
         except Exception as exc:
             logger.error(f"Unexpected error: {type(exc).__name__}: {exc}")
             _fail(f"Unexpected error in destination-twenty: {type(exc).__name__}", "system_error")
+
+
+def spec_problem(config: Mapping[str, Any]) -> str | None:
+    """What check's validation of the config against the spec's JSON schema finds (as the CDK's check did), or
+    None. jsonschema is imported here only: write validates with config.py alone."""
+    import jsonschema
+
+    from destination_twenty.run import spec
+
+    try:
+        jsonschema.validate(instance=config, schema=spec()["connectionSpecification"])
+    except jsonschema.ValidationError as exc:
+        return exc.message
+    return None
 
 
 def prepare(
@@ -203,26 +204,62 @@ def prepare(
     return schema, mapper, [*mapper.warnings(), *relation_plan.notes], relation_plan
 
 
-def check_catalog(catalog: ConfiguredAirbyteCatalog) -> tuple[dict[str, list[list[str]]], set[str]]:
+def check_catalog(catalog: Mapping[str, Any]) -> tuple[dict[str, list[list[str]]], set[str]]:
     """Refuse what we cannot do before writing anything; return each stream's primary key paths, and the
-    streams on append_dedup (one Twenty record per primary key)."""
-    if not catalog.streams:
+    streams on append_dedup (one Twenty record per primary key).
+
+    Reads the configured catalog as JSON: only the parts we use are checked (the stream's name and namespace,
+    its destination sync mode and primary key)."""
+    streams = catalog.get("streams") if isinstance(catalog, Mapping) else None
+    if not isinstance(streams, list):
+        raise ConfigError("The configured catalog is not a valid Airbyte catalog: it has no list of streams.")
+    if not streams:
         raise ConfigError("The configured catalog has no streams: there is nothing to write.")
     primary_keys: dict[str, list[list[str]]] = {}
     deduped: set[str] = set()
-    for configured in catalog.streams:
-        mode = configured.destination_sync_mode
-        if mode not in (DestinationSyncMode.append, DestinationSyncMode.append_dedup):
+    for i, configured in enumerate(streams):
+        where = f"The configured catalog is not a valid Airbyte catalog: streams[{i}]"
+        stream = configured.get("stream") if isinstance(configured, Mapping) else None
+        if not isinstance(stream, Mapping) or not isinstance(stream.get("name"), str):
+            raise ConfigError(f"{where} has no stream with a name.")
+        name, namespace = stream["name"], stream.get("namespace")
+        if namespace is not None and not isinstance(namespace, str):
+            raise ConfigError(f"{where}.stream.namespace must be a string; got {namespace!r}.")
+        mode = configured.get("destination_sync_mode")
+        if mode not in DESTINATION_SYNC_MODES:
             raise ConfigError(
-                f"Stream '{configured.stream.name}' asks for destination sync mode '{mode.value}'; Twenty supports "
+                f"{where}.destination_sync_mode must be one of {', '.join(DESTINATION_SYNC_MODES)}; got {mode!r}."
+            )
+        if mode not in SUPPORTED_SYNC_MODES:
+            raise ConfigError(
+                f"Stream '{name}' asks for destination sync mode '{mode}'; Twenty supports "
                 "append and append_dedup (records are created or upserted, never deleted)."
             )
-        name, namespace = configured.stream.name, configured.stream.namespace
+        pk = configured.get("primary_key")
+        if pk is not None and not (
+            isinstance(pk, list)
+            and all(isinstance(p, list) and all(isinstance(x, str) for x in p) for p in pk)
+        ):
+            raise ConfigError(
+                f"{where}.primary_key must be a list of field paths (lists of names); got {pk!r}."
+            )
         key = f"{namespace}.{name}" if namespace else name  # as the writer tells streams apart
-        primary_keys[key] = [list(p) for p in (configured.primary_key or []) if p]
-        if mode == DestinationSyncMode.append_dedup:
+        primary_keys[key] = [list(p) for p in (pk or []) if p]
+        if mode == "append_dedup":
             deduped.add(key)
     return primary_keys, deduped
+
+
+def _check_retry_seconds(config: Mapping[str, Any]) -> float:
+    """check's retry budget; `check_retry_seconds` is an undocumented knob for tests (a real check keeps 15 s)."""
+    seconds = config.get("check_retry_seconds")
+    if (
+        isinstance(seconds, (int, float))
+        and not isinstance(seconds, bool)
+        and 0 <= seconds <= CHECK_RETRY_SECONDS
+    ):
+        return float(seconds)
+    return CHECK_RETRY_SECONDS
 
 
 def _timeout(config: Mapping[str, Any]) -> tuple[float, float]:
@@ -257,8 +294,15 @@ def _readable_json(path: str, what: str) -> dict[str, Any]:
     return value
 
 
-def _status_message(status: AirbyteConnectionStatus) -> AirbyteMessage:
-    return AirbyteMessage(type=Type.CONNECTION_STATUS, connectionStatus=status)
+def _readable_catalog(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            catalog = orjson.loads(f.read())
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"The configured catalog cannot be read: {type(exc).__name__}: {exc}") from None
+    if not isinstance(catalog, dict):
+        raise ConfigError("The configured catalog is not a valid Airbyte catalog: it must be a JSON object.")
+    return catalog
 
 
 def _fail(message: str, failure_type: str) -> None:

@@ -127,8 +127,6 @@ def main(args: Sequence[str]) -> int:
     """`destination-twenty discover --config C`: one DESTINATION_CATALOG message, or one ERROR trace and exit 1."""
     import argparse
 
-    from airbyte_cdk.utils.airbyte_secrets_utils import update_secrets
-
     from destination_twenty import protocol
     from destination_twenty.client import TwentyClient
     from destination_twenty.config import TwentyConfig
@@ -146,7 +144,7 @@ def main(args: Sequence[str]) -> int:
                 f"The config file {parsed.config} cannot be read as JSON: {type(exc).__name__}"
             ) from None
         if isinstance(raw, dict) and isinstance(raw.get("api_key"), str) and raw["api_key"].strip():
-            update_secrets([raw["api_key"], raw["api_key"].strip()])
+            protocol.register_secret(raw["api_key"])
         config = TwentyConfig.from_mapping(raw)
         client = TwentyClient(config, retry_seconds=30.0, timeout=(5.0, 30.0), per_minute=600)
         try:

@@ -110,6 +110,13 @@ class ItemBuilder:
             return Rejection(self._seq, stream, state.position, exc.reason, exc.field, data=data)
         return item
 
+    def reject(self, stream: str, reason: str, data: Any = None) -> Rejection:
+        """A record that cannot even be read (protocol.UnparseableRecord): counted in its place, as a rejection."""
+        state = self._streams.setdefault(stream, _Stream())
+        state.position += 1
+        self._seq += 1
+        return Rejection(self._seq, stream, state.position, reason, data=data)
+
     def _links(self, data: Mapping[str, Any]) -> tuple:
         links = []
         for lookup in self.lookups:

@@ -1,5 +1,5 @@
-"""An ordered pipeline: work enters in arrival order, runs a few at a time on a thread pool, and leaves only
-from the front, so whatever follows a batch (the STATE after it) comes out after that batch has finished,
+"""An ordered pipeline: work enters in arrival order, runs a few at a time on a thread pool, and leaves at the
+front only, so whatever follows a batch (the STATE after it) comes out after that batch has finished,
 however the requests complete. It knows nothing of HTTP or records: the writer hands it callables and marks.
 
 Rules for starting a batch: at most `limit` run at once; one that shares a key with a running batch waits for

@@ -1,12 +1,76 @@
+"""The console script: parse the command line and run one command, importing only what that command needs.
+
+`spec` reads spec.json and prints it: no HTTP client, no writer, no CDK. `check` and `write` load the connector
+(destination.py), which still never imports the Airbyte CDK: the CDK's package imports every part of itself
+(sources, declarative manifests, models) on first use, about a second of every start. The arguments and the
+messages are the same as the CDK's Destination.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import pkgutil
 import sys
+from typing import Any
+
+import orjson
+
+from destination_twenty import protocol
+
+
+def parse_args(args: list[str]) -> argparse.Namespace:
+    """The CDK Destination's command line: spec, check --config, write --config --catalog."""
+    main_parser = argparse.ArgumentParser()
+    subparsers = main_parser.add_subparsers(title="commands", dest="command")
+    subparsers.add_parser("spec", help="outputs the json configuration specification")
+    check_parser = subparsers.add_parser("check", help="checks the config can be used to connect")
+    check_required = check_parser.add_argument_group("required named arguments")
+    check_required.add_argument(
+        "--config", type=str, required=True, help="path to the json configuration file"
+    )
+    write_parser = subparsers.add_parser("write", help="Writes data to the destination")
+    write_required = write_parser.add_argument_group("required named arguments")
+    write_required.add_argument(
+        "--config", type=str, required=True, help="path to the JSON configuration file"
+    )
+    write_required.add_argument(
+        "--catalog", type=str, required=True, help="path to the configured catalog JSON file"
+    )
+    parsed = main_parser.parse_args(args)
+    if not parsed.command:
+        main_parser.error("no command given: use spec, check or write")
+    return parsed
+
+
+def spec() -> dict[str, Any]:
+    """The connector specification, as shipped in the package (spec.json)."""
+    raw = orjson.loads(pkgutil.get_data("destination_twenty", "spec.json") or b"{}")
+    # connectionSpecification first, as the CDK's serializer prints it.
+    return {"connectionSpecification": raw.get("connectionSpecification"), **raw}
+
+
+def setup_logging() -> None:
+    """Python logging goes to stdout as Airbyte LOG messages, the key masked; the connector logs as `airbyte`."""
+    root = logging.getLogger()
+    # Once, however often run is called.
+    if not any(isinstance(h, protocol.LogHandler) for h in root.handlers):
+        root.addHandler(protocol.LogHandler())
+    logging.getLogger("airbyte").setLevel(logging.INFO)
 
 
 def run() -> None:
     args = sys.argv[1:]
-    if args[:1] == ["discover"]:  # not a CDK command (the CDK has no destination discover)
+    if args[:1] == ["discover"]:  # not a CDK command: the CDK has no destination discover
+        setup_logging()
         from destination_twenty.discover import main
 
         sys.exit(main(args[1:]))
-    from destination_twenty.destination import DestinationTwenty
+    parsed = parse_args(args)
+    setup_logging()
+    if parsed.command == "spec":
+        protocol.emit({"type": "SPEC", "spec": spec()})
+        return
+    from destination_twenty.destination import DestinationTwenty  # only check and write need the connector
 
-    DestinationTwenty().run(args)
+    DestinationTwenty().run_command(parsed)

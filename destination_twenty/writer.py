@@ -174,7 +174,10 @@ class Writer:
             )
         self._descriptors.setdefault(stream, (record.stream, record.namespace))
         self.tally.saw(stream)
-        built = self._builder.build(stream, record.data)
+        if isinstance(record, protocol.UnparseableRecord):  # a RECORD line with no usable data
+            built: Item | Rejection = self._builder.reject(stream, record.reason, record.data)
+        else:
+            built = self._builder.build(stream, record.data)
         if isinstance(built, Rejection):
             # Queued like a finished batch, so it is counted against the right state; without partial success
             # it ends the sync once what came before has settled.

@@ -153,7 +153,7 @@ def test_every_failure_path_keeps_the_key_secret(emulator, tmp_path):
         {**config_for(emulator, "people"), "api_url": "http://127.0.0.1:9"},
         {**config_for(emulator, "people"), "batch_size": API_KEY},
     ):
-        run_connector(["check"], tmp_path, config)
+        run_connector(["check"], tmp_path, {**config, "check_retry_seconds": 1})
         run_connector(
             ["write"],
             tmp_path,

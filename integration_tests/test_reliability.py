@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-from integration_tests import scenarios
 from integration_tests.conftest import API_KEY, catalog_for, config_for, record, run_connector, state
+from reliability import scenarios
 from twenty_emulator.testing import run_emulator
 
 MAPPING = [
@@ -15,26 +15,32 @@ MAPPING = [
 ]
 
 
+# CI runs the scenarios on fewer records than `make reliability` (5,000 and 2,000, in docs/reliability.md):
+# small batches keep the number of requests, and so of injected faults, high.
+FAULT_RECORDS, FAULT_BATCH = 1000, 10
+CRASH_RECORDS = 1000  # the kill comes after the fifth state (500 records): half is left to resume
+
+
 def people(count, tag="R"):
     return [{"email": f"{tag.lower()}{i}@rel.example", "first": f"{tag}{i}"} for i in range(count)]
 
 
 @pytest.mark.parametrize("write_mode", ["create", "upsert", "update"])
 def test_fault_matrix_stores_exactly_what_was_sent(write_mode):
-    outcome = scenarios.fault_matrix(write_mode, count=5000)
+    outcome = scenarios.fault_matrix(write_mode, count=FAULT_RECORDS, batch_size=FAULT_BATCH)
     assert outcome.exit_codes == [0]
     # The mix really was injected, ambiguous failures included.
     assert sum(outcome.faults.values()) >= 0.08 * outcome.requests, (outcome.faults, outcome.requests)
     assert outcome.faults["commit-reset"] >= 1 and outcome.faults["reset"] >= 1, outcome.faults
-    assert (outcome.stored, outcome.duplicates, outcome.lost, outcome.wrong) == (5000, 0, 0, 0)
-    assert outcome.state_written + outcome.state_rejected == 5000
+    assert (outcome.stored, outcome.duplicates, outcome.lost, outcome.wrong) == (FAULT_RECORDS, 0, 0, 0)
+    assert outcome.state_written + outcome.state_rejected == FAULT_RECORDS
 
 
 @pytest.mark.parametrize("write_mode", ["upsert", "create"])
 def test_kill_9_mid_sync_then_resume_from_the_last_state_equals_one_clean_run(write_mode):
-    outcome = scenarios.crash_resume(write_mode, count=2000)
+    outcome = scenarios.crash_resume(write_mode, count=CRASH_RECORDS)
     assert outcome.exit_codes[0] == -9 and outcome.exit_codes[1] == 0
-    assert (outcome.stored, outcome.duplicates, outcome.lost, outcome.wrong) == (2000, 0, 0, 0)
+    assert (outcome.stored, outcome.duplicates, outcome.lost, outcome.wrong) == (CRASH_RECORDS, 0, 0, 0)
 
 
 def test_exhausted_retries_end_as_transient_error(tmp_path):

@@ -17,7 +17,7 @@ from twenty_emulator.testing import run_emulator
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 CONNECTOR = Path(sys.executable).with_name("destination-twenty")
-API_KEY = "demo-key"
+API_KEY = "demo-key-0f3c9a7e21"  # as long as a real key must be (config.MIN_API_KEY_LENGTH)
 
 
 def main() -> int:

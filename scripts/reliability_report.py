@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from integration_tests import scenarios  # noqa: E402
+from reliability import scenarios  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "reliability.md"
 
@@ -38,7 +38,7 @@ def main() -> int:
             "",
             f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `scripts/reliability_report.py` from one "
             f"run on {platform.machine()} / Python {platform.python_version()}; do not edit by hand. The same "
-            "scenarios are asserted by `integration_tests/test_reliability.py` on every CI run.",
+            "scenarios, with fewer records, are asserted by `integration_tests/test_reliability.py` on every CI run.",
             "",
             "Each scenario writes people (create: `upsert` off, client-side ids from the primary key; upsert: half of "
             "the people exist beforehand) or updates companies by Twenty id, through the real console script, "

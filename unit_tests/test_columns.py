@@ -1,5 +1,4 @@
 import pytest
-from airbyte_cdk.models import ConfiguredAirbyteCatalogSerializer
 
 from destination_twenty.columns import check_columns, column_reader
 from destination_twenty.config import ColumnMap
@@ -38,22 +37,20 @@ def test_a_key_that_literally_holds_the_dot_wins_when_present():
 
 
 def catalog(*schemas, names=None):
-    return ConfiguredAirbyteCatalogSerializer.load(
-        {
-            "streams": [
-                {
-                    "stream": {
-                        "name": (names or [f"s{i}" for i in range(len(schemas))])[i],
-                        "json_schema": schema,
-                        "supported_sync_modes": ["full_refresh"],
-                    },
-                    "sync_mode": "full_refresh",
-                    "destination_sync_mode": "append",
-                }
-                for i, schema in enumerate(schemas)
-            ]
-        }
-    )
+    return {
+        "streams": [
+            {
+                "stream": {
+                    "name": (names or [f"s{i}" for i in range(len(schemas))])[i],
+                    "json_schema": schema,
+                    "supported_sync_modes": ["full_refresh"],
+                },
+                "sync_mode": "full_refresh",
+                "destination_sync_mode": "append",
+            }
+            for i, schema in enumerate(schemas)
+        ]
+    }
 
 
 USERS = {

@@ -5,7 +5,7 @@ import pytest
 from destination_twenty.config import ColumnMap, TwentyConfig, normalize_api_url
 from destination_twenty.errors import ConfigError
 
-BASE = {"api_key": "k", "mode": "people"}
+BASE = {"api_key": "unit-test-key-0123456789", "mode": "people"}
 
 
 def test_defaults_match_the_spec():
@@ -60,6 +60,8 @@ def test_custom_mode_needs_a_plain_object_name():
     [
         ({"api_key": ""}, "api_key"),
         ({"api_key": 123}, "api_key"),
+        ({"api_key": "1"}, "api_key"),  # issue 8, item 14: too short to be a key (Twenty's are JWTs)
+        ({"api_key": "  fifteen-chars  "}, "api_key"),
         ({"mode": "leads"}, "mode"),
         ({"mode": None}, "mode"),
         ({"upsert": "yes"}, "upsert"),
@@ -87,8 +89,8 @@ def test_each_bad_value_names_its_key(change, key):
 
 
 def test_the_key_is_not_in_the_repr():
-    config = TwentyConfig.from_mapping({**BASE, "api_key": "sekret-value"})
-    assert "sekret-value" not in repr(config)
+    config = TwentyConfig.from_mapping({**BASE, "api_key": "sekret-value-0123456789"})
+    assert "sekret-value-0123456789" not in repr(config)
 
 
 def test_column_mapping_is_typed():

@@ -72,6 +72,7 @@ NOT_IN_IMAGE = [
     "integration_tests",
     "bench",
     "scripts",
+    "reliability",
     "secrets",
     ".venv",
     ".git",
@@ -568,3 +569,43 @@ def test_console_script_spec_prints_the_spec(tmp_path: Path, top_spec: dict[str,
     spec = specs[0]["spec"]
     assert spec["connectionSpecification"] == top_spec["connectionSpecification"]
     assert sorted(spec["supported_destination_sync_modes"]) == ["append", "append_dedup"]
+
+
+# What each command loads, checked in a fresh interpreter: `spec` must not pay for the HTTP client or the writer,
+# and no command may load the Airbyte CDK, whose package imports all of itself (about a second per start).
+_LOADED = """
+import sys
+import {module}
+print(",".join(sorted(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize(
+    "module, absent",
+    [
+        ("destination_twenty.run", {"airbyte_cdk", "requests", "jsonschema", "destination_twenty.writer"}),
+        ("destination_twenty.destination", {"airbyte_cdk", "pydantic", "jsonschema"}),
+    ],
+)
+def test_start_up_imports_only_what_the_command_needs(module: str, absent: set[str]) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", _LOADED.format(module=module)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = proc.stdout.strip().split(",")
+    found = sorted(m for m in loaded if any(m == name or m.startswith(name + ".") for name in absent))
+    assert not found, found
+
+
+def test_every_third_party_import_of_the_connector_is_declared(pyproject: dict[str, Any]) -> None:
+    declared = {
+        re.split(r"[<>=!~ \[]", d)[0].lower().replace("-", "_") for d in pyproject["project"]["dependencies"]
+    }
+    imported = set()
+    for path in (ROOT / PACKAGE).glob("*.py"):
+        for match in re.finditer(
+            r"^\s*(?:import|from) ([a-zA-Z_]\w*)", path.read_text(encoding="utf-8"), re.M
+        ):
+            imported.add(match.group(1))
+    third_party = imported - set(sys.stdlib_module_names) - {PACKAGE, "__future__"}
+    assert third_party <= declared, sorted(third_party - declared)

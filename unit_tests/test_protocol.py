@@ -74,3 +74,72 @@ def test_emit_writes_one_line_per_message():
     error = json.loads(second)["trace"]["error"]
     assert error["message"] == "boom" and error["failure_type"] == "config_error"
     assert error["stream_descriptor"] == {"name": "s"} and "stack_trace" not in error
+
+
+def test_lines_orjson_refuses_are_read_by_the_standard_library_or_become_records_to_reject():
+    deep = (
+        '{"type":"RECORD","record":{"data":{"a":'
+        + "[" * 5000
+        + "]" * 5000
+        + '},"stream":"s","namespace":"n"}}'
+    )
+    messages = list(
+        protocol.read_messages(
+            [
+                json.dumps({"type": "STATE", "state": {"type": "LEGACY", "data": {"c": "\ud800"}}}),
+                json.dumps({"type": "RECORD", "record": {"stream": "s", "data": {"x": ["ok", "b\udc00"]}}}),
+                deep,
+                '{"type":"RECORD","record":{"stream":"s","data":{"n":NaN}}}',
+                '{"type":"RECORD","record":{"data":{"a":1e999}, "stream":"s"}}',
+                b'{"type":"RECORD","record":{"stream":"s","data":{"a":"\xff"}}}',
+                '{"type":"RECORD","record":{"data":{"stream":"inner"},',  # no stream of its own: not a record
+                '{"type":"STATE","state":' + "[" * 5000 + "]" * 5000 + "}",
+            ]
+        )
+    )
+    state, surrogate, too_deep, nan, huge, not_utf8, nameless, deep_state = messages
+    assert isinstance(state, protocol.State) and state.raw["data"] == {"c": "\ud800"}
+    assert isinstance(surrogate, protocol.UnparseableRecord) and "column 'x[1]'" in surrogate.reason
+    assert isinstance(too_deep, protocol.UnparseableRecord) and "deeper" in too_deep.reason
+    assert (too_deep.stream, too_deep.namespace) == ("s", "n")  # read from the tokens, after the deep data
+    assert isinstance(nan, protocol.UnparseableRecord) and "NaN" in nan.reason
+    assert isinstance(huge, protocol.UnparseableRecord) and "too large" in huge.reason
+    assert isinstance(not_utf8, protocol.UnparseableRecord) and not_utf8.stream == "s"
+    assert isinstance(nameless, protocol.Unreadable) and "names no stream" in nameless.reason
+    assert (
+        isinstance(deep_state, protocol.Unreadable)
+        and "a STATE message that cannot be parsed" in deep_state.reason
+    )
+
+
+def test_a_lone_surrogate_in_an_echoed_state_is_written_as_its_escape():
+    out = io.StringIO()
+    (state,) = protocol.read_messages(
+        [json.dumps({"type": "STATE", "state": {"type": "LEGACY", "data": "\ud800"}})]
+    )
+    protocol.emit(protocol.state_with_stats(state, 1, 0), out)
+    assert "\\ud800" in out.getvalue() and json.loads(out.getvalue())["state"]["data"] == "\ud800"
+
+
+def test_the_key_is_masked_in_text_fields_only_in_any_case(monkeypatch):
+    monkeypatch.setattr(protocol, "_secrets", set())
+    monkeypatch.setattr(protocol, "_secret_pattern", None)
+    protocol.register_secret("1")  # too short to be a key: never a mask
+    key = "Abc-Real-Key-0123456789"
+    protocol.register_secret(f"  {key} ")
+    out = io.StringIO()
+    for message in (
+        protocol.log_message("INFO", f"echo {key.lower()} and {key.upper()}; 1 record"),
+        protocol.error_trace(f"bad {key}", internal_message=key.lower(), stream="s"),
+        protocol.connection_status(False, f"Token invalid: {key.lower()}"),
+        {"type": "STATE", "state": {"type": "LEGACY", "data": {"cursor": key, "n": 1}}},
+    ):
+        protocol.emit(message, out)
+    log, trace, status, echoed = (json.loads(line) for line in out.getvalue().splitlines())
+    assert log["log"]["message"] == "echo **** and ****; 1 record"
+    assert (trace["trace"]["error"]["message"], trace["trace"]["error"]["internal_message"]) == (
+        "bad ****",
+        "****",
+    )
+    assert status["connectionStatus"]["message"] == "Token invalid: ****"
+    assert echoed["state"]["data"] == {"cursor": key, "n": 1}  # a state goes out as it came
