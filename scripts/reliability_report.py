@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reliability import scenarios  # noqa: E402
+from reliability import failure_classes, scenarios  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "reliability.md"
 
@@ -32,6 +32,9 @@ def main() -> int:
             f"| {o.wrong} | {counts} | {', '.join(map(str, o.exit_codes))} | {verdict} |"
         )
         print(rows[-1], flush=True)
+    classes = failure_classes.measure()
+    class_rows = failure_classes.table(classes)
+    print("\n".join(class_rows), flush=True)
     text = "\n".join(
         [
             "# Reliability: what survives faults and crashes",
@@ -60,11 +63,22 @@ def main() -> int:
             "after the last echoed state are sent again, and land on the same Twenty records (upsert on email, or "
             "the same client-side id), so nothing is duplicated.",
             "",
+            "## Every failure class, and what the connector does",
+            "",
+            f"One run of {failure_classes.RECORDS} people per class, through the console script against the emulator "
+            "(`reliability/failure_classes.py`). *Stored* is what the emulator holds afterwards; *counted written* "
+            "is created + updated + already stored in the connector's own summary; they must be equal on every exit "
+            "path. A config_error is not retried by the platform (the data or the config must change); a "
+            "transient_error is.",
+            "",
+            *class_rows,
+            "",
         ]
     )
     OUTPUT.write_text(text)
     print(f"wrote {OUTPUT.relative_to(ROOT)}")
-    return 0 if all(o.exact and o.stored == o.records for o in outcomes) else 1
+    exact = all(o.exact and o.stored == o.records for o in outcomes) and all(c.exact for c in classes)
+    return 0 if exact else 1
 
 
 if __name__ == "__main__":
