@@ -30,7 +30,7 @@ CACHE_KEYS = 100_000  # target keys remembered per sync (a few MB); older ones a
 PREFETCH_AT_MOST = 2_000  # a target object this small is read whole once (≤ 10 calls), not key by key
 PAGE = 200  # Twenty's page maximum on the recorded server
 _JUNCTION = {"notes": ("noteTargets", "note"), "tasks": ("taskTargets", "task")}
-_SAFE_IN_VALUE = frozenset(",[]()\"' ")
+_NOT_IN_A_LIST = frozenset(",[]()\"' ")
 
 
 @dataclass(frozen=True)
@@ -290,7 +290,7 @@ class Resolver:
 
     def _read(self, lookup: Lookup, keys: list[str]) -> dict[tuple[str, str, str], tuple[str, ...]]:
         rows: list[dict[str, Any]] = []
-        plain = sorted(k for k in keys if not (_SAFE_IN_VALUE & set(k)))
+        plain = sorted(k for k in keys if not (_NOT_IN_A_LIST & set(k)))
         for start in range(0, len(plain), PAGE):
             rows.extend(
                 self.client.find(
@@ -298,12 +298,11 @@ class Resolver:
                 )
             )
         for key in sorted(set(keys) - set(plain)):
-            # Twenty's filter parser splits an `in` list on commas and reads a quoted value whole, so a key
-            # with a comma, a bracket or a quote is looked up on its own, quoted.
-            quote = '"' if '"' not in key else "'"
-            if quote in key:
-                continue  # holds both quotes: cannot be written in a filter; it matches nothing
-            rows.extend(self.client.find(lookup.target, f"{lookup.path}[eq]:{quote}{key}{quote}"))
+            # Twenty splits an `in` list on every comma, quoted or not (format-field-values.util.ts), and its
+            # or()/and() splitter toggles on brackets and quotes (parse-filter-content.util.ts). A lone
+            # predicate is read whole: everything after `]:`, less one pair of surrounding quotes
+            # (parse-base-filter.util.ts). So a key with a comma, bracket, quote or parenthesis is looked up alone.
+            rows.extend(self.client.find(lookup.target, f'{lookup.path}[eq]:"{key}"'))
         return self._remember(lookup, rows, keys)
 
     def _remember(

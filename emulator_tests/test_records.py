@@ -255,3 +255,29 @@ def test_workspace_member_exists(client: Client):
     assert len(members) == 1
     task = create(client, "tasks", {"assigneeId": members[0]["id"]})
     assert task["assigneeId"] == members[0]["id"]
+
+
+def test_an_in_list_splits_on_every_comma_as_twenty_does():
+    """format-field-values.util.ts splits `[in]:[...]` on each comma, quotes or not; a lone `[eq]` reads the
+    whole value after `]:`, less one pair of surrounding quotes (parse-base-filter.util.ts)."""
+    import requests
+
+    from twenty_emulator.testing import run_emulator
+
+    with run_emulator("--rate-limit", "off", api_key="filter-test-key-0123") as emu:
+        headers = {"Authorization": "Bearer filter-test-key-0123"}
+        for name in ("a,b", "a", 'say "hi"'):
+            assert requests.post(
+                f"{emu.url}/rest/companies", json={"name": name}, headers=headers, timeout=10
+            ).ok
+
+        def names(expression):
+            body = requests.get(
+                f"{emu.url}/rest/companies", params={"filter": expression}, headers=headers, timeout=10
+            )
+            return sorted(c["name"] for c in body.json()["data"]["companies"])
+
+        assert names('name[in]:["a,b"]') == []  # split into '"a' and 'b"': neither matches
+        assert names("name[in]:[a,b]") == ["a"]
+        assert names('name[eq]:"a,b"') == ["a,b"]
+        assert names('name[eq]:"say "hi""') == ['say "hi"']

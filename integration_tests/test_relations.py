@@ -118,3 +118,40 @@ def test_check_names_an_unknown_field_on_the_target(emulator, tmp_path):
     run = run_connector(["check"], tmp_path, config_for(emulator, "people", column_mapping=mapping))
     assert run.status["status"] == "FAILED"
     assert "on companies" in run.status["message"] and "domainName" in run.status["message"]
+
+
+def test_keys_with_commas_quotes_and_brackets_find_their_company(emulator, tmp_path):
+    """Past the size read whole, lookups go through filters: Twenty splits an `in` list on every comma, so such
+    keys are looked up alone, quoted (the emulator parses filters as Twenty does)."""
+    headers = {"Authorization": f"Bearer {emulator.api_key}"}
+    filler = [
+        {"name": f"Filler {n}", "domainName": {"primaryLinkUrl": f"https://f{n}.example"}}
+        for n in range(2001)
+    ]
+    for start in range(0, len(filler), 200):
+        response = requests.post(
+            f"{emulator.url}/rest/batch/companies",
+            json=filler[start : start + 200],
+            headers=headers,
+            timeout=30,
+        )
+        assert response.status_code == 201
+    odd = ["Smith, Jones & Co", 'Bob\'s "Best"', "Lab [x] (UK)"]
+    ids = {name: post(emulator, "companies", {"name": name}) for name in odd}
+    mapping = [
+        {"column": "email", "field": "emails.primaryEmail"},
+        {"column": "employer", "field": "company.name"},
+    ]
+    rows = [{"email": f"o{n}@rel.example", "employer": name} for n, name in enumerate(odd)]
+    rows.append({"email": "plain@rel.example", "employer": "Filler 7"})
+    run = run_connector(
+        ["write"],
+        tmp_path,
+        config_for(emulator, "people", column_mapping=mapping),
+        catalog_for("people"),
+        [record("people", row) for row in rows],
+    )
+    assert run.returncode == 0, run.stdout
+    linked = {p["emails"]["primaryEmail"]: p["companyId"] for p in emulator.records("people")}
+    assert [linked[f"o{n}@rel.example"] for n in range(3)] == [ids[name] for name in odd]
+    assert linked["plain@rel.example"] is not None

@@ -169,7 +169,9 @@ class FilterCompiler:
                     f"'filter' invalid for '{op}' operator. Received '{raw}' but array value expected "
                     f"eg: 'field[{op}]:[value_1,value_2]'"
                 )
-            values = [self._convert(_unquote(v), leaf_type) for v in _split_top_level(raw[1:-1])]
+            # Twenty splits an `in` list on every comma, quoted or not, then strips each value's quotes
+            # (rest/input-request-parsers/filter-parser-utils/format-field-values.util.ts).
+            values = [self._convert(_unquote(v), leaf_type) for v in raw[1:-1].split(",")]
             if not values:
                 return "0"
             self.params.extend(values)
