@@ -65,12 +65,42 @@ def main() -> int:
             if not c.get("deletedAt")
         ]
         table(("name", "domain", "employees", "ARR micros", "currency", "ICP", "city"), rows)
-        return 0 if write.returncode == 0 and again.returncode == 0 else 1
+
+        # A second stream: people at those companies, linked by the company's domain (no Twenty id needed).
+        people_config = json.loads((EXAMPLES / "people_config.json").read_text())
+        people_config.update(api_key=API_KEY, api_url=emulator.url)
+        people_path = Path(tmp) / "people_config.json"
+        people_path.write_text(json.dumps(people_config))
+        print(
+            "\n$ destination-twenty write --config people_config.json --catalog people_catalog.json "
+            "< people_messages.jsonl   (people linked to their company by domain)"
+        )
+        people = sync(people_path, str(EXAMPLES / "people_catalog.json"), "people_messages.jsonl")
+        show(people.stdout)
+        print(f"(exit code {people.returncode})\n")
+        names = {c["id"]: c["name"] for c in emulator.records("companies")}
+        print("People stored in the emulator:")
+        table(
+            ("email", "name", "phone", "company"),
+            [
+                (
+                    p["emails"]["primaryEmail"],
+                    f"{p['name']['firstName']} {p['name']['lastName']}",
+                    f"{p['phones']['primaryPhoneCallingCode']} {p['phones']['primaryPhoneNumber']}".strip(),
+                    names.get(p.get("companyId"), ""),
+                )
+                for p in emulator.records("people")
+                if not p.get("deletedAt") and p["emails"]["primaryEmail"].endswith(".example")
+            ],
+        )
+        return 0 if write.returncode == 0 and again.returncode == 0 and people.returncode == 0 else 1
 
 
-def sync(config_path: Path, catalog: str) -> subprocess.CompletedProcess:
+def sync(
+    config_path: Path, catalog: str, messages: str = "companies_messages.jsonl"
+) -> subprocess.CompletedProcess:
     """`destination-twenty write` with the example messages on stdin, as Airbyte runs it."""
-    with open(EXAMPLES / "companies_messages.jsonl") as stdin:
+    with open(EXAMPLES / messages) as stdin:
         return subprocess.run(
             [str(CONNECTOR), "write", "--config", str(config_path), "--catalog", catalog],
             stdin=stdin,
