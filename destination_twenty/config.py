@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pkgutil
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import phonenumbers
 
 from destination_twenty.errors import ConfigError
@@ -23,12 +25,17 @@ STANDARD_OBJECTS = {
 MODES = (*STANDARD_OBJECTS, "custom")
 # Matched with fullmatch: `$` alone would let a trailing newline through (`people\n` → /rest/people%0A).
 CUSTOM_OBJECT_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9]*")
-DEFAULT_API_URL = "https://api.twenty.com"
+# One source for every default and bound: the spec the user sees (spec.json, shipped in the package).
+_PROPERTIES: dict[str, dict[str, Any]] = orjson.loads(
+    pkgutil.get_data(__name__.rpartition(".")[0], "spec.json")
+)["connectionSpecification"]["properties"]
+DEFAULTS: dict[str, Any] = {k: v["default"] for k, v in _PROPERTIES.items() if "default" in v}
+DEFAULT_API_URL: str = DEFAULTS["api_url"]
 # Twenty's API keys are JWTs (header.payload.signature, a few hundred characters). Anything much shorter is a
 # paste gone wrong, and a key that short could not be masked in the output without rewriting unrelated text.
 MIN_API_KEY_LENGTH = 16
 # Far above any Twenty plan, low enough that the pacer's arithmetic stays meaningful: one bound for check and write.
-MAX_REQUESTS_PER_MINUTE = 1_000_000
+MAX_REQUESTS_PER_MINUTE: int = _PROPERTIES["requests_per_minute"]["maximum"]
 
 
 IF_NOT_FOUND = ("reject", "leave_unset")
@@ -48,14 +55,14 @@ class TwentyConfig:
     mode: str
     api_url: str = DEFAULT_API_URL
     custom_object: str | None = None
-    upsert: bool = True
-    partial_success: bool = False
+    upsert: bool = DEFAULTS["upsert"]
+    partial_success: bool = DEFAULTS["partial_success"]
     column_mapping: tuple[ColumnMap, ...] = ()
-    batch_size: int = 200
-    requests_per_minute: int = 100
-    max_concurrent_requests: int = 4
-    max_retry_seconds: float = 300.0
-    dry_run: bool = False  # map, validate and look up; write nothing and echo no STATE
+    batch_size: int = DEFAULTS["batch_size"]
+    requests_per_minute: int = DEFAULTS["requests_per_minute"]
+    max_concurrent_requests: int = DEFAULTS["max_concurrent_requests"]
+    max_retry_seconds: float = float(DEFAULTS["max_retry_seconds"])
+    dry_run: bool = DEFAULTS["dry_run"]  # map, validate and look up; write nothing and echo no STATE
     rejected_records_path: str | None = None  # JSON lines, one per rejected record
     default_phone_country: str | None = None  # ISO 3166 alpha-2; reads phone numbers written without +
 
@@ -97,14 +104,14 @@ class TwentyConfig:
             mode=mode,
             api_url=normalize_api_url(raw.get("api_url", DEFAULT_API_URL)),
             custom_object=custom_object if mode == "custom" else None,
-            upsert=_bool(raw, "upsert", True),
-            partial_success=_bool(raw, "partial_success", False),
+            upsert=_bool(raw, "upsert", DEFAULTS["upsert"]),
+            partial_success=_bool(raw, "partial_success", DEFAULTS["partial_success"]),
             column_mapping=_column_mapping(raw.get("column_mapping") or []),
-            batch_size=_int(raw, "batch_size", 200, 1, 200),
-            requests_per_minute=_int(raw, "requests_per_minute", 100, 1, MAX_REQUESTS_PER_MINUTE),
-            max_concurrent_requests=_int(raw, "max_concurrent_requests", 4, 1, 16),
-            max_retry_seconds=float(_int(raw, "max_retry_seconds", 300, 0, None)),
-            dry_run=_bool(raw, "dry_run", False),
+            batch_size=_spec_int(raw, "batch_size"),
+            requests_per_minute=_spec_int(raw, "requests_per_minute"),
+            max_concurrent_requests=_spec_int(raw, "max_concurrent_requests"),
+            max_retry_seconds=float(_spec_int(raw, "max_retry_seconds")),
+            dry_run=_bool(raw, "dry_run", DEFAULTS["dry_run"]),
             rejected_records_path=_path(raw, "rejected_records_path"),
             default_phone_country=_phone_country(raw.get("default_phone_country")),
         )
@@ -144,6 +151,12 @@ def _path(raw: Mapping[str, Any], key: str) -> str | None:
     if not isinstance(value, str) or "\x00" in value or value != value.strip():
         raise ConfigError(f"{key} must be a file path (in the Docker image, under /local); got {value!r}.")
     return value
+
+
+def _spec_int(raw: Mapping[str, Any], key: str) -> int:
+    """An integer key with the spec's own default and bounds."""
+    prop = _PROPERTIES[key]
+    return _int(raw, key, prop["default"], prop.get("minimum"), prop.get("maximum"))
 
 
 def _bool(raw: Mapping[str, Any], key: str, default: bool) -> bool:
