@@ -302,3 +302,42 @@ def test_text_form_of_decimal_round_trips(value):
     text = text_form(value)
     assert "e" not in text.lower()
     assert Decimal(text) == value
+
+
+def test_the_spec_form_accepts_exactly_the_transforms_the_connector_compiles():
+    """The form's pattern (spec.json) and compile_transforms must agree, or check and write would disagree."""
+    import json
+    import re
+    from pathlib import Path
+
+    from destination_twenty.errors import ConfigError
+    from destination_twenty.transforms import compile_transforms
+
+    spec = json.loads((Path(__file__).resolve().parents[1] / "spec.json").read_text())
+    item = spec["connectionSpecification"]["properties"]["column_mapping"]["items"]["properties"][
+        "transforms"
+    ]
+    pattern = re.compile(item["items"]["pattern"], re.S)
+    for sample in [
+        "uppercase",
+        "LOWERCASE",
+        " trim ",
+        "round_int",
+        "to_string",
+        "yesno_to_bool",
+        "null_if:-",
+        "Only_If:VIP",
+        "null_if:",
+        "shout",
+        "null_if",
+        "trim:x",
+        "titlecase",
+        "lower case",
+        "",
+    ]:
+        try:
+            compile_transforms([sample])
+            compiles = True
+        except ConfigError:
+            compiles = False
+        assert (pattern.match(sample) is not None) == compiles, sample
