@@ -44,6 +44,8 @@ _DATABASE_ERROR = re.compile(
     r"|value too long|duplicate key",
     re.IGNORECASE,
 )
+# A retry that would have less time than this before the budget runs out is not made.
+MIN_ATTEMPT_SECONDS = 1.0
 # Statuses whose answer, when it carries Twenty's JSON error body, is a verdict on the data (never retried).
 _VERDICT_STATUS = frozenset({400, 404, 409, 413, 422})
 
@@ -194,7 +196,7 @@ class TwentyClient:
                 if attempt == 1
                 else min(self._request_seconds, deadline - time.monotonic())
             )
-            if seconds <= 0:
+            if seconds < MIN_ATTEMPT_SECONDS:  # an attempt cut this short could only fail
                 raise self._gave_up(error or TransientAPIError(f"{where}: no time left"), attempt - 1)
             with self._stats_lock:
                 self.stats.calls += 1

@@ -31,6 +31,7 @@ class Pacer:
     WIDEN = 1.25  # spacing × this on a fresh 429
     MAX_WIDENING = 8.0  # never slower than 1/8 of the configured pace (nor than one call a minute)
     MAX_PAUSE = 300.0  # a Retry-After beyond this is not believed
+    MIN_PAUSE = 0.5  # after a 429 without Retry-After, nobody sends for at least this long
 
     def __init__(
         self,
@@ -44,9 +45,8 @@ class Pacer:
         self.interval = self.base
         self._clock = clock
         self._sleep = sleep
-        self._next = clock()
-        self._paused_until = self._next
-        self._schedule = 0  # a pause starts a new schedule: turns reserved before it are void
+        self._last_sent = float("-inf")
+        self._paused_until = float("-inf")  # nobody sends before this (a 429's pause)
         self._generation = 0
         self._lock = threading.Lock()
 
@@ -57,21 +57,19 @@ class Pacer:
     def wait(self, deadline: float | None = None) -> int | None:
         """Block until the caller may send; return the pacing generation it sends under.
 
-        None when the caller's turn would come after `deadline` (nothing is reserved then) or the wait was cut
-        short. A pause restarts the schedule at its end: a caller that reserved a turn before it takes a new one.
+        None when the caller's turn would come after `deadline`, or the wait was cut short. Turns are not booked
+        ahead: a waiter wakes when the next call may go, takes it if nobody did, and otherwise waits again. So a
+        pause or a recovered pace applies at once to everyone waiting, not after the turns booked before it.
         """
-        turn: float | None = None
-        schedule = -1
-        for _ in range(10_000):  # each round sleeps, and follows a pause: bounded, and never reached
+        for _ in range(10_000):  # each round sleeps until a call may go; bounded, and never reached
             with self._lock:
                 now = self._clock()
-                if schedule != self._schedule:
-                    slot = max(now, self._next)
-                    if deadline is not None and slot > deadline:
-                        return None
-                    self._next = slot + self.interval
-                    turn, schedule = slot, self._schedule
+                turn = max(self._last_sent + self.interval, self._paused_until)
+                if deadline is not None and turn > deadline:
+                    return None
                 if turn <= now:
+                    # Spacing counts from the real send: a waiter that woke late does not earn a quick second call.
+                    self._last_sent = now
                     return self._generation
                 delay = turn - now
             if self._sleep(delay):
@@ -91,10 +89,12 @@ class Pacer:
                 self._generation += 1
             # Without Retry-After, wait one token's worth: Twenty's bucket gives the next token one base interval
             # after the last call it accepted (the widened spacing then guards against a pace that is too fast).
-            pause = self.base if hint.retry_after is None else min(hint.retry_after, self.MAX_PAUSE)
+            # Never less than MIN_PAUSE, so a requests_per_minute far above the server's cannot hammer it.
+            quiet = max(self.base, self.MIN_PAUSE)
+            pause = quiet if hint.retry_after is None else min(hint.retry_after, self.MAX_PAUSE)
             self._paused_until = max(self._paused_until, self._clock() + pause)  # never shortens a pause
-            self._next = self._paused_until
-            self._schedule += 1
+            # The pause is the wait after a 429: the next call goes when it ends, the widened spacing after that.
+            self._last_sent = self._paused_until - self.interval
 
     def succeeded(self, generation: int | None) -> None:
         """A call sent under `generation` was answered (not with a 429)."""

@@ -149,6 +149,14 @@ def test_a_limit_named_by_the_server_lowers_the_base_pace():
     assert pacer.requests_per_minute == pytest.approx(100 / Pacer.MARGIN)
 
 
+def test_a_pace_far_above_the_servers_still_pauses_half_a_second_after_a_429():
+    pacer, clock = make(600_000)
+    pacer.rate_limited(pacer.wait(), RateLimitHint())
+    paused_at = clock.now
+    pacer.wait()
+    assert clock.now == pytest.approx(paused_at + Pacer.MIN_PAUSE)
+
+
 def test_a_limit_above_the_configured_pace_changes_nothing():
     pacer, _ = make(100)
     pacer.rate_limited(pacer.wait(), RateLimitHint(per_minute=10_000))
