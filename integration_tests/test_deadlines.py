@@ -8,6 +8,10 @@ from the status line on ("head") or after the headers ("body"), for the first N 
 from __future__ import annotations
 
 import http.client
+import shutil
+import socket
+import ssl
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -193,3 +197,53 @@ def test_stop_ends_an_exchange_in_progress_at_once(emulator):
         client.close()
     assert not worker.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], RequestCancelled)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a test certificate")
+def test_the_deadline_also_ends_a_trickled_answer_over_tls(tmp_path):
+    # Twenty is reached over HTTPS: the watchdog must cut a TLS socket too, without breaking the reading thread.
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert)]
+        + ["-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    stopping = threading.Event()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+
+    def trickle(conn: socket.socket) -> None:
+        try:
+            with context.wrap_socket(conn, server_side=True) as tls:
+                tls.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}":
+                    if stopping.wait(GAP):
+                        return
+                    tls.sendall(bytes([byte]))
+        except OSError:
+            return  # the client hung up, as it should
+
+    def serve() -> None:
+        for _ in range(4):  # bounded: this test makes one request
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"https://127.0.0.1:{listener.getsockname()[1]}"
+    client = _client(url, retry_seconds=0, timeout=(2.0, 2.0), request_seconds=1.5)
+    client._session.verify = str(cert)  # trust the test certificate (the connector always verifies)
+    try:
+        with pytest.raises(TransientAPIError, match=r"the whole answer must come within 1\.5 s"):
+            client.probe("people")
+    finally:
+        stopping.set()
+        listener.close()
+        client.close()
