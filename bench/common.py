@@ -77,7 +77,7 @@ def run_sync(url: str, count: int, **config: Any) -> SyncRun:
         "api_url": url,
         "mode": "people",
         "column_mapping": PEOPLE_MAPPING,
-        "batch_size": 60,
+        "batch_size": 200,
         "requests_per_minute": 1_000_000,
     }
     settings.update(config)

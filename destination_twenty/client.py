@@ -1,33 +1,39 @@
-"""HTTP to Twenty: one session, client-side pacing, retries, and error classification.
+"""HTTP to Twenty: one session, retries within a deadline, and error classification.
 
-Every call goes through `TwentyClient._send`, which waits for the pacer, retries what a retry can fix (429, 5xx
-that are not data errors, timeouts, dropped connections) within the retry budget, and turns every other answer
-into one exception of `errors.py`. Messages carry Twenty's own error text and never the API key.
+Every call goes through `TwentyClient._send`, which waits for the pacer (pacer.py), gives each attempt a total
+deadline (deadlines.py), retries what a retry can fix (429, 5xx that are not data errors, timeouts, dropped
+connections, answers past their deadline) until the retry budget runs out, and turns every other answer into one
+exception of `errors.py`. Messages carry Twenty's own error text and never the API key.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 import requests
-from requests.adapters import HTTPAdapter
 
 from destination_twenty.config import TwentyConfig
+from destination_twenty.deadlines import Watchdog, WatchedAdapter, watching
 from destination_twenty.errors import (
     AuthenticationError,
     DataError,
     RedirectRefused,
+    RequestCancelled,
     TransientAPIError,
     TwentyAPIError,
 )
+from destination_twenty.pacer import Pacer, RateLimitHint
 
 USER_AGENT = "airbyte-destination-twenty/0.1"
 
@@ -38,50 +44,10 @@ _DATABASE_ERROR = re.compile(
     r"|value too long|duplicate key",
     re.IGNORECASE,
 )
+# A retry that would have less time than this before the budget runs out is not made.
+MIN_ATTEMPT_SECONDS = 1.0
 # Statuses whose answer, when it carries Twenty's JSON error body, is a verdict on the data (never retried).
 _VERDICT_STATUS = frozenset({400, 404, 409, 413, 422})
-
-
-class Pacer:
-    """Spaces calls evenly at `per_minute`, shared by every thread of the connector.
-
-    Twenty's throttler refills its bucket lossily (a token is earned only by a gap of a whole window/limit since
-    the previous accepted call), so bursts waste capacity: even spacing with a small margin is the fastest
-    sustainable pace. A 429 pauses everyone and widens the spacing; successes narrow it back gradually.
-    """
-
-    MARGIN = 1.02  # 2 % slower than the limit, so ordinary timing jitter does not drain the server's bucket
-    RECOVERY = 0.995  # per successful call, back towards the base spacing
-
-    def __init__(self, per_minute: float):
-        self.base = 60.0 / per_minute * self.MARGIN
-        self.interval = self.base
-        self._next = time.monotonic()
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        delay = slot - now
-        if delay > 0:
-            time.sleep(delay)
-
-    def slow_down(self, pause: float) -> None:
-        """After a 429: nobody sends for `pause` seconds, and the spacing widens by a quarter (the configured
-        pace may be far above what this workspace allows, e.g. 50/min on some Cloud plans)."""
-        with self._lock:
-            self.interval = min(self.interval * 1.25, 60.0)
-            self._next = max(self._next, time.monotonic() + pause)
-
-    def recover(self) -> None:
-        with self._lock:
-            self.interval = max(self.base, self.interval * self.RECOVERY)
-
-    @property
-    def requests_per_minute(self) -> float:
-        return 60.0 / self.interval
 
 
 @dataclass
@@ -94,26 +60,39 @@ class CallStats:
 
 
 class TwentyClient:
+    """Twenty's REST API for the connector: shared by every thread of a sync.
+
+    `timeout` is requests' (connect, read) pair, which bounds each socket operation; `request_seconds` bounds a
+    whole attempt, answer included (default: the two timeouts added up). `retry_seconds` is the retry budget of
+    one call: counted from its first attempt, pacing waits included, and no attempt runs past it. `stop()` ends
+    every wait, retry and exchange in progress at once (the sync is over; nobody needs their answers).
+    """
+
     def __init__(
         self,
         config: TwentyConfig,
         *,
         retry_seconds: float | None = None,
         timeout: tuple[float, float] = (10.0, 60.0),
+        request_seconds: float | None = None,
         pool_size: int | None = None,
         per_minute: float | None = None,
+        pacer: Pacer | None = None,
     ):
         self._base = config.rest_url
         self._root = config.api_url  # /graphql lives beside /rest
         self._host = urlsplit(config.api_url).hostname
         self._retry_seconds = config.max_retry_seconds if retry_seconds is None else retry_seconds
         self._timeout = timeout
-        self.pacer = Pacer(per_minute or config.requests_per_minute)
+        self._request_seconds = sum(timeout) if request_seconds is None else request_seconds
+        self._stopping = threading.Event()
+        self.pacer = pacer or Pacer(per_minute or config.requests_per_minute, sleep=self._stopping.wait)
         self.stats = CallStats()
         self._stats_lock = threading.Lock()
+        self._watchdog = Watchdog()
         self._session = requests.Session()
         size = pool_size or max(4, config.max_concurrent_requests)
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=size, max_retries=0)
+        adapter = WatchedAdapter(pool_connections=1, pool_maxsize=size, max_retries=0)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._session.headers.update(
@@ -127,6 +106,15 @@ class TwentyClient:
         # Never send our key anywhere but the configured host (requests would also strip it on a cross-host
         # redirect; we refuse redirects outright, see _send).
         self._session.trust_env = False
+
+    def stop(self) -> None:
+        """End every call in progress with RequestCancelled, now: pacing waits, retry sleeps and exchanges."""
+        self._stopping.set()
+        self._watchdog.expire_all()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopping.is_set()
 
     def close(self) -> None:
         self._session.close()
@@ -246,8 +234,9 @@ class TwentyClient:
                 delay = _backoff(attempt)
                 if time.monotonic() + delay > deadline:
                     raise TransientAPIError(f"POST /graphql: rate-limited past the retry budget ({message})")
-                self.pacer.slow_down(delay)
-                time.sleep(delay)
+                self.pacer.rate_limited(None, RateLimitHint(retry_after=delay))
+                if self._stopping.wait(delay):
+                    self._raise_if_stopped("POST /graphql")
                 continue
             if codes & {"UNAUTHENTICATED", "FORBIDDEN"}:
                 raise AuthenticationError(f"Twenty refused the API key over GraphQL: {message}")
@@ -269,55 +258,115 @@ class TwentyClient:
         url = (self._root if root else self._base) + path
         first = time.monotonic()
         data = orjson.dumps(payload) if payload is not None else None
+        where = f"{method} {path}"
+        # The budget is a deadline for the whole call: retries, pacing waits and attempts all end by it.
         deadline = time.monotonic() + self._retry_seconds
+        error: TransientAPIError | None = None
         attempt = 0
         while True:
+            # The first attempt waits its turn however long pacing says; a retry only while the budget lasts.
+            generation = self.pacer.wait(deadline if attempt else None)
+            self._raise_if_stopped(where)
+            if generation is None:
+                raise self._gave_up(error or TransientAPIError(f"{where}: rate limited"), attempt)
             attempt += 1
-            self.pacer.wait()
+            seconds = (
+                self._request_seconds
+                if attempt == 1
+                else min(self._request_seconds, deadline - time.monotonic())
+            )
+            if seconds < MIN_ATTEMPT_SECONDS:  # an attempt cut this short could only fail
+                raise self._gave_up(error or TransientAPIError(f"{where}: no time left"), attempt - 1)
             with self._stats_lock:
                 self.stats.calls += 1
-            try:
-                response = self._session.request(
-                    method, url, params=params, data=data, timeout=self._timeout, allow_redirects=False
-                )
-            except requests.Timeout:
-                error: TwentyAPIError = TransientAPIError(f"{method} {path}: no answer from Twenty in time")
-                retry_after = None
-            except requests.ConnectionError as exc:
-                error = TransientAPIError(f"{method} {path}: connection to Twenty failed ({_reason(exc)})")
-                retry_after = None
-            except requests.RequestException as exc:
-                # A body cut short (ChunkedEncodingError), badly compressed (ContentDecodingError) or any other
-                # transport failure says nothing about the data: retry it like a dropped connection.
-                error = TransientAPIError(
-                    f"{method} {path}: the answer from Twenty was broken ({type(exc).__name__})"
-                )
-                retry_after = None
+            response, failure = self._exchange(method, url, where, params, data, seconds)
+            self._raise_if_stopped(where)
+            hint = RateLimitHint() if response is None else _rate_limit_hint(response)
+            if response is None:
+                error = failure
             else:
+                if response.status_code == 429:
+                    self.pacer.rate_limited(generation, hint)
+                    with self._stats_lock:
+                        self.stats.rate_limited += 1
+                else:
+                    self.pacer.succeeded(generation)  # the server let the call through its throttler
                 if 200 <= response.status_code < 300:
-                    self.pacer.recover()
                     if attempts is not None:
                         attempts.update(count=attempt, seconds=time.monotonic() - first)
                     return _json(response)
-                error = self._classify(method, path, response)
-                retry_after = _retry_after(response)
-                if response.status_code == 429:
-                    with self._stats_lock:
-                        self.stats.rate_limited += 1
-                    self.pacer.slow_down(retry_after if retry_after is not None else self.pacer.interval * 2)
-            if not isinstance(error, TransientAPIError):
-                error.attempts = attempt
-                raise error
-            delay = retry_after if retry_after is not None else _backoff(attempt)
-            if time.monotonic() + delay > deadline:
-                raise TransientAPIError(
-                    f"{error.message} (gave up after {attempt} attempts within the {self._retry_seconds:.0f} s "
-                    "retry budget)",
-                    status=error.status,
-                )
+                classified = self._classify(method, path, response)
+                if not isinstance(classified, TransientAPIError):
+                    classified.attempts = (
+                        attempt  # a verdict after a retry may be on what a lost attempt stored
+                    )
+                    raise classified
+                error = classified
+            if response is not None and response.status_code == 429:
+                # The pacer now holds every thread (until Retry-After, or one widened interval, longer with
+                # each 429 in a row): this call waits its turn there, and gives up if that is past the budget.
+                delay = 0.0
+                ready = time.monotonic()
+            else:
+                delay = _backoff(attempt) if hint.retry_after is None else hint.retry_after
+                ready = time.monotonic() + delay
+            if ready > deadline:
+                raise self._gave_up(error or TransientAPIError(where), attempt)
             with self._stats_lock:
                 self.stats.retries += 1
-            time.sleep(delay)
+            if delay > 0 and self._stopping.wait(delay):
+                self._raise_if_stopped(where)
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        where: str,
+        params: Mapping[str, str] | None,
+        data: bytes | None,
+        seconds: float,
+    ) -> tuple[requests.Response | None, TransientAPIError | None]:
+        """One attempt, ended by the watchdog after `seconds`: the answer, or the transient failure it met."""
+        watch = self._watchdog.arm(seconds)
+        response = None
+        try:
+            with watching(watch):
+                response = self._session.request(
+                    method, url, params=params, data=data, timeout=self._timeout, allow_redirects=False
+                )
+        except requests.Timeout:
+            failure = f"{where}: no answer from Twenty in time"
+        except requests.ConnectionError as exc:
+            failure = f"{where}: connection to Twenty failed ({_reason(exc)})"
+        except requests.RequestException as exc:
+            # A body cut short (ChunkedEncodingError), badly compressed (ContentDecodingError) or any other
+            # transport failure says nothing about the data: retry it like a dropped connection.
+            failure = f"{where}: the answer from Twenty was broken ({type(exc).__name__})"
+        else:
+            failure = None
+        finally:
+            self._watchdog.disarm(watch)
+        if watch.expired:
+            # Whatever the closed socket produced (an error, or a body cut short that looks complete), the
+            # answer did not arrive in time.
+            return None, TransientAPIError(
+                f"{where}: no answer from Twenty in time (the whole answer must come within {seconds:.3g} s)"
+            )
+        if failure is not None:
+            return None, TransientAPIError(failure)
+        return response, None
+
+    def _raise_if_stopped(self, where: str) -> None:
+        if self._stopping.is_set():
+            raise RequestCancelled(f"{where}: cancelled, the sync is stopping")
+
+    def _gave_up(self, error: TransientAPIError, attempts: int) -> TransientAPIError:
+        return TransientAPIError(
+            f"{error.message} (gave up after {attempts} attempts within the {self._retry_seconds:.0f} s retry "
+            "budget)",
+            status=error.status,
+            code=error.code,
+        )
 
     def _classify(self, method: str, path: str, response: requests.Response) -> TwentyAPIError:
         status = response.status_code
@@ -393,21 +442,62 @@ def _list_payload(body: Mapping[str, Any], plural: str) -> list[Any]:
     return []
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    """Seconds to wait from `Retry-After` (newer Twenty) or `X-RateLimit-Reset` (unix seconds); None if absent."""
-    value = response.headers.get("Retry-After")
-    if value:
-        try:
-            return min(max(float(value), 0.0), 300.0)
-        except ValueError:
-            pass
-    reset = response.headers.get("X-RateLimit-Reset")
-    if reset:
-        try:
-            return min(max(float(reset) - time.time(), 0.0), 300.0)
-        except ValueError:
-            pass
-    return None
+_PERIOD_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
+
+
+def _rate_limit_hint(response: requests.Response) -> RateLimitHint:
+    """When to try again and the server's own limit, from whatever the answer carries: `Retry-After` (seconds
+    or an HTTP date), newer Twenty's body (`retryAfterSeconds`; `limit` per `periodCount` `periodUnit`s) and
+    `X-RateLimit-Limit` / `X-RateLimit-Reset` (unix seconds)."""
+    headers = response.headers
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        body = None
+    body = body if isinstance(body, dict) else {}
+    wait = _retry_after_header(headers.get("Retry-After"))
+    if wait is None:
+        wait = _number(body.get("retryAfterSeconds"))
+    if wait is None:
+        reset = _number(headers.get("X-RateLimit-Reset"))
+        wait = None if reset is None else reset - time.time()
+    limit = _number(body.get("limit"))
+    if limit is None:
+        limit = _number(headers.get("X-RateLimit-Limit"))
+    count = _number(body.get("periodCount"))
+    unit = _PERIOD_SECONDS.get(str(body.get("periodUnit", "")).lower().rstrip("s"))
+    per_minute = (
+        limit * 60.0 / (count * unit) if limit and count and unit and limit > 0 and count > 0 else None
+    )
+    return RateLimitHint(
+        retry_after=None if wait is None else min(max(wait, 0.0), Pacer.MAX_PAUSE), per_minute=per_minute
+    )
+
+
+def _retry_after_header(value: str | None) -> float | None:
+    if not value:
+        return None
+    seconds = _number(value)
+    if seconds is not None:
+        return seconds
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp() - time.time()
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from a JSON number or a header string; None for anything else (booleans included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _backoff(attempt: int) -> float:

@@ -53,3 +53,7 @@ class TransientAPIError(TwentyAPIError):
 class RedirectRefused(TwentyAPIError, ConfigError):
     """api_url answered with a redirect. We never follow one (the key must not reach another host), so only a
     config change can fix it."""
+
+
+class RequestCancelled(TransientAPIError):
+    """A call cut short by `TwentyClient.stop()`: the sync is ending and nobody needs its answer."""

@@ -1,0 +1,163 @@
+"""The pacer's arithmetic on a fake clock: nothing here sleeps."""
+
+from __future__ import annotations
+
+import pytest
+
+from destination_twenty.pacer import Pacer, RateLimitHint
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> bool:
+        self.slept.append(seconds)
+        self.now += seconds
+        return False
+
+
+def make(per_minute: float = 100) -> tuple[Pacer, FakeClock]:
+    clock = FakeClock()
+    return Pacer(per_minute, clock=clock, sleep=clock.sleep), clock
+
+
+def test_calls_are_spaced_evenly_at_the_configured_rate_with_a_margin():
+    pacer, clock = make(100)
+    started = clock.now
+    for _ in range(10):
+        pacer.wait()
+    # ten calls: the first at once, nine gaps of 0.6 s × 1.02
+    assert clock.now - started == pytest.approx(9 * 0.612)
+
+
+def test_one_burst_of_concurrent_429s_slows_the_pace_once():
+    pacer, _ = make(100)
+    generations = [pacer.wait() for _ in range(4)]  # four calls in flight, all sent at the same pace
+    for generation in generations:
+        pacer.rate_limited(generation, RateLimitHint())
+    assert pacer.interval == pytest.approx(pacer.base * Pacer.WIDEN)
+
+
+def test_pacing_returns_to_the_configured_rate_after_a_burst_of_eight_429s():
+    # The reported case: 8 429s in a row, then every call succeeds. The old arithmetic (× 0.995 per success)
+    # needed some 350 successes to undo them, far more than the 20 calls of 1,200 records.
+    pacer, _ = make(100)
+    for _ in range(8):
+        pacer.rate_limited(pacer.wait(), RateLimitHint())
+    assert pacer.interval == pytest.approx(pacer.base * 1.25**8)
+    intervals = []
+    while pacer.interval > pacer.base and len(intervals) < 100:
+        pacer.succeeded(pacer.wait())
+        intervals.append(pacer.interval)
+    assert pacer.interval == pacer.base
+    assert len(intervals) <= 10
+    assert intervals[3] < 1.5 * pacer.base  # within four calls, nearly the configured pace again
+
+
+def test_successes_never_make_the_pace_faster_than_configured():
+    pacer, _ = make(100)
+    for _ in range(50):
+        pacer.succeeded(pacer.wait())
+    assert pacer.interval == pacer.base
+
+
+def test_a_success_sent_before_a_slow_down_does_not_undo_it():
+    pacer, _ = make(100)
+    early = pacer.wait()
+    pacer.rate_limited(pacer.wait(), RateLimitHint())
+    widened = pacer.interval
+    pacer.succeeded(early)
+    assert pacer.interval == widened
+
+
+def test_repeated_429s_widen_the_spacing_only_up_to_a_bound():
+    pacer, _ = make(100)
+    for _ in range(100):
+        pacer.rate_limited(pacer.wait(), RateLimitHint(retry_after=0))
+    assert pacer.interval == pytest.approx(pacer.base * Pacer.MAX_WIDENING)
+
+
+def test_the_bound_is_one_call_a_minute_for_a_slow_configured_pace():
+    pacer, _ = make(2)
+    for _ in range(20):
+        pacer.rate_limited(pacer.wait(), RateLimitHint(retry_after=0))
+    assert pacer.interval == pytest.approx(60.0)
+
+
+def test_retry_after_holds_every_caller_until_it_passes():
+    pacer, clock = make(6000)  # 10 ms spacing: the pause dominates
+    pacer.rate_limited(pacer.wait(), RateLimitHint(retry_after=12))
+    paused_at = clock.now
+    pacer.wait()
+    assert clock.now >= paused_at + 12
+
+
+def test_without_retry_after_the_pause_is_one_token_and_the_next_call_follows_at_the_widened_spacing():
+    pacer, clock = make(100)
+    pacer.rate_limited(pacer.wait(), RateLimitHint())
+    paused_at = clock.now
+    pacer.wait()
+    assert clock.now == pytest.approx(paused_at + pacer.base)
+    pacer.wait()
+    assert clock.now == pytest.approx(paused_at + pacer.base + pacer.base * Pacer.WIDEN)
+
+
+def test_a_pause_that_starts_while_a_caller_sleeps_moves_its_turn():
+    # A caller who reserved a turn 0.6 s ahead, then (while it sleeps) another call meets a 429 saying 5 s.
+    pacer, clock = make(100)
+    pacer.wait()
+    paused: list[float] = []
+
+    def sleep_and_get_limited(seconds: float) -> bool:
+        clock.sleep(seconds)
+        if not paused:
+            paused.append(clock.now)
+            pacer.rate_limited(None, RateLimitHint(retry_after=5))
+        return False
+
+    pacer._sleep = sleep_and_get_limited
+    pacer.wait()
+    assert clock.now >= paused[0] + 5
+
+
+def test_a_wait_past_the_deadline_reserves_nothing_and_says_so():
+    pacer, clock = make(100)
+    pacer.rate_limited(pacer.wait(), RateLimitHint(retry_after=30))
+    assert pacer.wait(deadline=clock.now + 10) is None
+    assert clock.slept == []
+    assert pacer.wait(deadline=clock.now + 60) is not None
+
+
+def test_a_wait_cut_short_by_stopping_returns_none():
+    clock = FakeClock()
+    pacer = Pacer(1, clock=clock, sleep=lambda seconds: True)  # a stop event that is already set
+    pacer.wait()
+    assert pacer.wait() is None
+
+
+def test_a_limit_named_by_the_server_lowers_the_base_pace():
+    pacer, _ = make(1000)
+    pacer.rate_limited(pacer.wait(), RateLimitHint(per_minute=100))
+    assert pacer.base == pytest.approx(0.612)
+    for _ in range(50):
+        pacer.succeeded(pacer.wait())
+    assert pacer.requests_per_minute == pytest.approx(100 / Pacer.MARGIN)
+
+
+def test_a_pace_far_above_the_servers_still_pauses_half_a_second_after_a_429():
+    pacer, clock = make(600_000)
+    pacer.rate_limited(pacer.wait(), RateLimitHint())
+    paused_at = clock.now
+    pacer.wait()
+    assert clock.now == pytest.approx(paused_at + Pacer.MIN_PAUSE)
+
+
+def test_a_limit_above_the_configured_pace_changes_nothing():
+    pacer, _ = make(100)
+    pacer.rate_limited(pacer.wait(), RateLimitHint(per_minute=10_000))
+    assert pacer.base == pytest.approx(0.612)
