@@ -1,8 +1,9 @@
 """Client-side pacing shared by every thread of the connector, and what a 429 tells us about the server's limit.
 
-Twenty's throttler refills its bucket lossily (a token is earned only by a gap of a whole window/limit since the
-previous accepted call), so bursts waste capacity: even spacing with a small margin is the fastest sustainable
-pace. A 429 pauses everyone (for `Retry-After` when the server says it) and widens the spacing; each success
+Twenty's throttler is a bucket that starts full and refills lossily (a token is earned only by a gap of a whole
+window/limit since the previous accepted call). So the fastest pace spends the full bucket at once, then spaces
+calls evenly with a small margin: the pacer keeps a model of that bucket (`BURST` calls at most, within the server's
+short 100-per-second bucket), and a 429 empties it. A 429 pauses everyone (for `Retry-After` when the server says it) and widens the spacing; each success
 after it narrows the spacing back, so a burst of 429s costs a few slow calls, not the rest of the sync.
 
 Concurrent calls sent at the same pace all meet the same empty bucket: their 429s are one signal, not several.
@@ -27,11 +28,12 @@ class RateLimitHint:
 
 
 class Pacer:
-    MARGIN = 1.02  # 2 % slower than the limit, so ordinary timing jitter does not drain the server's bucket
+    MARGIN = 1.01  # 1 % (6 ms at 100/min) slower than the limit, so timing jitter does not drain the server's bucket
     WIDEN = 1.25  # spacing × this on a fresh 429
     MAX_WIDENING = 8.0  # never slower than 1/8 of the configured pace (nor than one call a minute)
     MAX_PAUSE = 300.0  # a Retry-After beyond this is not believed
     MIN_PAUSE = 0.5  # after a 429 without Retry-After, nobody sends for at least this long
+    BURST = 100  # Twenty's buckets start full: 100 calls per 60 s by default, and 100 per second at most
 
     def __init__(
         self,
@@ -46,6 +48,8 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._last_sent = float("-inf")
+        # The server's bucket as we believe it: calls we may still send at once (it starts full).
+        self._credit = float(min(self.BURST, max(1.0, per_minute)))
         self._paused_until = float("-inf")  # nobody sends before this (a 429's pause)
         self._generation = 0
         self._lock = threading.Lock()
@@ -64,11 +68,16 @@ class Pacer:
         for _ in range(10_000):  # each round sleeps until a call may go; bounded, and never reached
             with self._lock:
                 now = self._clock()
-                turn = max(self._last_sent + self.interval, self._paused_until)
+                spaced = self._last_sent if self._credit >= 1 else self._last_sent + self.interval
+                turn = max(spaced, self._paused_until)
                 if deadline is not None and turn > deadline:
                     return None
                 if turn <= now:
                     # Spacing counts from the real send: a waiter that woke late does not earn a quick second call.
+                    # Lossy, as Twenty's refill: a whole interval since the last call earns one token, no more.
+                    if self._credit < 1:
+                        self._credit = 1.0
+                    self._credit -= 1
                     self._last_sent = now
                     return self._generation
                 delay = turn - now
@@ -93,6 +102,7 @@ class Pacer:
             quiet = max(self.base, self.MIN_PAUSE)
             pause = quiet if hint.retry_after is None else min(hint.retry_after, self.MAX_PAUSE)
             self._paused_until = max(self._paused_until, self._clock() + pause)  # never shortens a pause
+            self._credit = 0.0  # the server's bucket is empty
             # The pause is the wait after a 429: the next call goes when it ends, the widened spacing after that.
             self._last_sent = self._paused_until - self.interval
 

@@ -26,13 +26,29 @@ def make(per_minute: float = 100) -> tuple[Pacer, FakeClock]:
     return Pacer(per_minute, clock=clock, sleep=clock.sleep), clock
 
 
-def test_calls_are_spaced_evenly_at_the_configured_rate_with_a_margin():
+def spend_the_burst(pacer):
+    for _ in range(Pacer.BURST):
+        pacer.wait()
+
+
+def test_the_full_bucket_goes_at_once_then_calls_are_spaced_evenly_with_a_margin():
     pacer, clock = make(100)
     started = clock.now
+    spend_the_burst(pacer)  # Twenty's bucket starts full: 100 calls need no wait
+    assert clock.now == started
     for _ in range(10):
         pacer.wait()
-    # ten calls: the first at once, nine gaps of 0.6 s × 1.02
-    assert clock.now - started == pytest.approx(9 * 0.612)
+    # then one call per 0.6 s × 1.02, as the lossy refill earns them
+    assert clock.now - started == pytest.approx(10 * 0.606)
+
+
+def test_a_429_empties_the_bucket():
+    pacer, clock = make(100)
+    pacer.rate_limited(pacer.wait(), RateLimitHint(retry_after=0))
+    before = clock.now
+    pacer.wait()
+    pacer.wait()
+    assert clock.now - before == pytest.approx(pacer.interval, rel=0.3)
 
 
 def test_one_burst_of_concurrent_429s_slows_the_pace_once():
@@ -110,7 +126,7 @@ def test_without_retry_after_the_pause_is_one_token_and_the_next_call_follows_at
 def test_a_pause_that_starts_while_a_caller_sleeps_moves_its_turn():
     # A caller who reserved a turn 0.6 s ahead, then (while it sleeps) another call meets a 429 saying 5 s.
     pacer, clock = make(100)
-    pacer.wait()
+    spend_the_burst(pacer)
     paused: list[float] = []
 
     def sleep_and_get_limited(seconds: float) -> bool:
@@ -143,7 +159,7 @@ def test_a_wait_cut_short_by_stopping_returns_none():
 def test_a_limit_named_by_the_server_lowers_the_base_pace():
     pacer, _ = make(1000)
     pacer.rate_limited(pacer.wait(), RateLimitHint(per_minute=100))
-    assert pacer.base == pytest.approx(0.612)
+    assert pacer.base == pytest.approx(0.606)
     for _ in range(50):
         pacer.succeeded(pacer.wait())
     assert pacer.requests_per_minute == pytest.approx(100 / Pacer.MARGIN)
@@ -160,4 +176,4 @@ def test_a_pace_far_above_the_servers_still_pauses_half_a_second_after_a_429():
 def test_a_limit_above_the_configured_pace_changes_nothing():
     pacer, _ = make(100)
     pacer.rate_limited(pacer.wait(), RateLimitHint(per_minute=10_000))
-    assert pacer.base == pytest.approx(0.612)
+    assert pacer.base == pytest.approx(0.606)
