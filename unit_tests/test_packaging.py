@@ -384,6 +384,7 @@ def test_acceptance_test_config(metadata: dict[str, Any], top_spec: dict[str, An
     assert set(tests) <= {"spec", "connection"}
     spec_entries = tests["spec"]["tests"]
     assert spec_entries and all(_read_json(ROOT / e["spec_path"]) == top_spec for e in spec_entries)
+    assert all(e.get("config_path") for e in spec_entries), "give the spec entry a config_path"
     connection_entries = tests["connection"]["tests"]
     assert connection_entries
     assert all(e["status"] in {"succeed", "failed", "exception"} for e in connection_entries)
