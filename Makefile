@@ -30,10 +30,12 @@ bench: setup
 reliability: setup
 	$(PY) scripts/reliability_report.py
 
-# The connector image, with docker or podman (whichever works); IMAGE=<registry>/destination-twenty:<tag> to rename.
+# The connector image, with docker or podman (whichever works); IMAGE=<registry>/destination-twenty:<tag> to rename,
+# BUILD_ARGS="--build-arg BASE_IMAGE=..." for a mirror of the base (docs/airbyte.md).
 IMAGE ?= airbyte/destination-twenty:dev
+BUILD_ARGS ?=
 image:
-	scripts/image/build.sh $(IMAGE)
+	scripts/image/build.sh $(IMAGE) $(BUILD_ARGS)
 
 # Build the image on a local stand-in for Airbyte's base and run it as Airbyte does (docs/airbyte.md). Root or sudo.
 image-test: setup
