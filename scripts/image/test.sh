@@ -59,9 +59,7 @@ fi
 step "mmdebstrap bookworm (background)"
 # The mirror is explicit and stdin closed: without a mirror mmdebstrap would read a sources.list from stdin.
 timeout 600 "${SUDO[@]}" mmdebstrap --variant=apt --include=python3,python3-venv,ca-certificates,tzdata,passwd \
-    --dpkgopt=force-unsafe-io --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
-    --dpkgopt='path-exclude=/usr/share/locale/*' \
-    bookworm "$work/rootfs.tar" "$MIRROR" </dev/null >"$work/mmdebstrap.log" 2>&1 &
+    --dpkgopt=force-unsafe-io bookworm "$work/rootfs.tar" "$MIRROR" </dev/null >"$work/mmdebstrap.log" 2>&1 &
 mmdebstrap_pid=$!
 
 if ! command -v podman >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1; then
