@@ -153,6 +153,8 @@ def check_write(runner: Runner, emulator) -> None:
     expect(code == 0, f"write exited {code}", output)
     states = of_type(messages, "STATE")
     expect(len(states) == 1, f"write echoed {len(states)} STATE messages, expected 1", output)
+    counted = states[0]["state"].get("destinationStats", {}).get("recordCount")
+    expect(counted == RECORDS, f"the echoed state counts {counted} records, expected {RECORDS}", output)
     stored = emulator.records("people", include_deleted=False)
     emails = {p["emails"]["primaryEmail"] for p in stored}
     expected = {f"person{i}@image.example" for i in range(RECORDS)}
