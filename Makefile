@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test lint bench reliability
+.PHONY: setup demo test lint bench reliability image image-test
 
 setup: $(VENV)/.installed
 
@@ -34,3 +34,14 @@ bench: setup
 
 reliability: setup
 	$(PY) scripts/reliability_report.py
+
+# The connector image, with docker or podman (whichever works); IMAGE=<registry>/destination-twenty:<tag> to rename,
+# BUILD_ARGS="--build-arg BASE_IMAGE=..." for a mirror of the base (docs/airbyte.md).
+IMAGE ?= airbyte/destination-twenty:dev
+BUILD_ARGS ?=
+image:
+	scripts/image/build.sh $(IMAGE) $(BUILD_ARGS)
+
+# Build the image on a local stand-in for Airbyte's base and run it as Airbyte does (docs/airbyte.md). Root or sudo.
+image-test: setup
+	scripts/image/test.sh
