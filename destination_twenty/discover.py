@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from destination_twenty.relations import many_to_one
 from destination_twenty.schema import COMPOSITE_SUBFIELDS, ObjectSchema, find_object
 
 SYNC_MODES = (
@@ -105,17 +106,8 @@ def _field_schema(kind: str, options: Sequence[str]) -> dict[str, Any]:
 
 
 def _relations(raw: Mapping[str, Any]) -> dict[str, str]:
-    """MANY_TO_ONE relations: name → target plural."""
-    result = {}
-    for f in raw.get("fields") or ():
-        if not isinstance(f, Mapping) or f.get("type") not in ("RELATION", "MORPH_RELATION"):
-            continue
-        relation = f.get("relation") if isinstance(f.get("relation"), Mapping) else {}
-        target = relation.get("targetObjectMetadata") or {}
-        if str(relation.get("type", "")).upper() == "MANY_TO_ONE" and isinstance(target, Mapping):
-            if target.get("namePlural") and f.get("isActive", True) is not False:
-                result[str(f["name"])] = str(target["namePlural"])
-    return result
+    """MANY_TO_ONE relations: name → target plural (the same reading of the metadata as relations.py's)."""
+    return {name: plural for name, (plural, _) in many_to_one(raw).items()}
 
 
 def _example(schema: ObjectSchema | None) -> str:

@@ -85,7 +85,7 @@ def plan(mapping: Sequence[ColumnMap], plural: str, objects: Sequence[Mapping[st
     """Split the column mapping; without metadata (objects None) nothing can be looked up."""
     result = Plan([], [], None, [], [])
     raw = _raw_object(objects or [], plural)
-    relations = _many_to_one(raw) if raw else {}
+    relations = many_to_one(raw) if raw else {}
     junction_raw = None
     if plural in _JUNCTION and objects:
         junction_raw = _raw_object(objects, _JUNCTION[plural][0])
@@ -131,7 +131,7 @@ def plan(mapping: Sequence[ColumnMap], plural: str, objects: Sequence[Mapping[st
         )
     if any(lookup.is_target for lookup in result.lookups) and junction_raw is not None:
         owner = _JUNCTION[plural][1]
-        owner_relation = next((name for name in _many_to_one(junction_raw) if _plain(name) == owner), owner)
+        owner_relation = next((name for name in many_to_one(junction_raw) if _plain(name) == owner), owner)
         result.junction = Junction(_JUNCTION[plural][0], f"{owner_relation}Id")
     return result
 
@@ -152,7 +152,7 @@ def _target_lookup(
         )
         return None
     # v1.20 names the junction's relations targetPerson, targetCompany …; earlier versions person, company ….
-    relations = {_plain(name): (name, info) for name, info in _many_to_one(junction_raw).items()}
+    relations = {_plain(name): (name, info) for name, info in many_to_one(junction_raw).items()}
     relations.pop(_JUNCTION[plural][1], None)
     if target not in relations or not path:
         close = get_close_matches(target, list(relations), n=3, cutoff=0.5)
@@ -349,7 +349,7 @@ def _raw_object(objects: Sequence[Mapping[str, Any]], plural: str) -> Mapping[st
     return None
 
 
-def _many_to_one(raw: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+def many_to_one(raw: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
     """MANY_TO_ONE relations of an object: name → (target plural, target singular)."""
     result = {}
     for f in raw.get("fields") or ():
