@@ -100,3 +100,32 @@ def test_an_unwritable_rejected_records_path_fails_before_writing(emulator, tmp_
     (error,) = run.errors
     assert error["failure_type"] == "config_error" and "rejected_records_path" in error["message"]
     assert emulator.records("people") == []
+
+
+def test_every_counted_rejection_is_in_the_file_even_after_kill_9(emulator, tmp_path):
+    from reliability.scenarios import write as write_streamed
+
+    path = tmp_path / "rejected.jsonl"
+    lines = []
+    for n in range(300):
+        row = {"email": f"k{n}@rej.example", "first": f"K{n}"}
+        if n % 10 == 3:
+            row["company"] = "not-a-uuid"
+        lines.append(json.dumps(record("people", row)) + "\n")
+        if n % 50 == 49:
+            lines.append(json.dumps(state("people", n + 1, n + 1)) + "\n")
+    config = config_for(
+        emulator,
+        "people",
+        column_mapping=MAPPING,
+        partial_success=True,
+        rejected_records_path=str(path),
+        batch_size=20,
+    )
+    run = write_streamed(config, catalog_for("people"), lines, kill_after_states=2)
+    assert run.returncode == -9
+    counted = sum(s.get("destinationStats", {}).get("rejectedRecordCount", 0) for s in run.states)
+    assert counted >= 10
+    in_file = [json.loads(line)["position"] for line in path.read_text().splitlines()]
+    assert len(in_file) >= counted
+    assert in_file[: int(counted)] == [n + 1 for n in range(300) if n % 10 == 3][: int(counted)]

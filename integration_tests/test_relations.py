@@ -155,3 +155,95 @@ def test_keys_with_commas_quotes_and_brackets_find_their_company(emulator, tmp_p
     linked = {p["emails"]["primaryEmail"]: p["companyId"] for p in emulator.records("people")}
     assert [linked[f"o{n}@rel.example"] for n in range(3)] == [ids[name] for name in odd]
     assert linked["plain@rel.example"] is not None
+
+
+def test_opportunities_get_their_company_and_point_of_contact(emulator, tmp_path):
+    ids = companies(emulator)
+    ada = post(emulator, "people", {"emails": {"primaryEmail": "ada@rel.example"}})
+    mapping = [
+        {"column": "deal", "field": "name"},
+        {"column": "domain", "field": "company.domainName.primaryLinkUrl"},
+        {"column": "contact", "field": "pointOfContact.emails.primaryEmail"},
+    ]
+    rows = [{"deal": "Big", "domain": "https://acme.example/", "contact": "Ada@Rel.example"}]
+    run = run_connector(
+        ["write"],
+        tmp_path,
+        config_for(emulator, "opportunities", column_mapping=mapping),
+        catalog_for("deals"),
+        [record("deals", row) for row in rows],
+    )
+    assert run.returncode == 0, run.stdout
+    (deal,) = emulator.records("opportunities")
+    assert (deal["companyId"], deal["pointOfContactId"]) == (ids["acme"], ada)
+
+
+def test_tasks_link_people_companies_and_opportunities_and_a_missing_target_writes_nothing(
+    emulator, tmp_path
+):
+    ids = companies(emulator)
+    ada = post(emulator, "people", {"emails": {"primaryEmail": "ada@rel.example"}})
+    deal = post(emulator, "opportunities", {"name": "Big"})
+    mapping = [
+        {"column": "title", "field": "title"},
+        {"column": "who", "field": "targets.person.emails.primaryEmail"},
+        {"column": "where", "field": "targets.company.domainName.primaryLinkUrl"},
+        {"column": "deal", "field": "targets.opportunity.id"},
+    ]
+    rows = [
+        {"title": "Follow up", "who": "ada@rel.example", "where": "https://acme.example", "deal": deal},
+        {"title": "Orphan", "who": "nobody@rel.example"},
+    ]
+    run = run_connector(
+        ["write"],
+        tmp_path,
+        config_for(emulator, "tasks", column_mapping=mapping, partial_success=True),
+        catalog_for("todo", primary_key=[["title"]]),
+        [record("todo", row) for row in rows],
+    )
+    assert run.returncode == 0, run.stdout
+    assert [t["title"] for t in emulator.records("tasks")] == [
+        "Follow up"
+    ]  # no task without its promised links
+    (error,) = run.errors
+    assert (
+        "Record 2 of stream 'todo'" in error["message"]
+        and "no person with emails.primaryEmail" in error["message"]
+    )
+    links = {
+        (t.get("personId"), t.get("companyId"), t.get("opportunityId"))
+        for t in emulator.records("taskTargets")
+    }
+    assert links == {(ada, None, None), (None, ids["acme"], None), (None, None, deal)}
+
+
+def test_a_sync_killed_and_resumed_leaves_one_target_per_link(emulator, tmp_path):
+    from reliability.scenarios import write as write_streamed
+
+    person = post(emulator, "people", {"emails": {"primaryEmail": "ada@rel.example"}})
+    mapping = [
+        {"column": "title", "field": "title"},
+        {"column": "who", "field": "targets.person.emails.primaryEmail"},
+    ]
+    lines = []
+    for n in range(600):
+        lines.append(json_line(record("memos", {"title": f"Note {n}", "who": "ada@rel.example"})))
+        if n % 100 == 99:
+            lines.append(json_line(state("memos", n + 1, n + 1)))
+    config = config_for(emulator, "notes", column_mapping=mapping, batch_size=50, api_key=emulator.api_key)
+    catalog = catalog_for("memos", primary_key=[["title"]])
+    killed = write_streamed(config, catalog, lines, kill_after_states=2)
+    assert killed.returncode == -9
+    last = killed.states[-1]["id"]
+    resumed = write_streamed(config, catalog, lines[lines.index(json_line(state("memos", last, last))) + 1 :])
+    assert resumed.returncode == 0
+    notes = {n["id"] for n in emulator.records("notes")}
+    targets = [t for t in emulator.records("noteTargets") if not t.get("deletedAt")]
+    assert len(notes) == 600 and len(targets) == 600
+    assert {t["noteId"] for t in targets} == notes and {t["personId"] for t in targets} == {person}
+
+
+def json_line(message):
+    import json
+
+    return json.dumps(message) + "\n"
