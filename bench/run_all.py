@@ -277,6 +277,7 @@ def main() -> int:
     results = {}
     print("calls per 1,000 records …", flush=True)
     results["calls"] = calls_bench.measure()
+    results["lookup"] = calls_bench.lookup_cost(10_000 // scale, 500 // scale)
     print("rate-limit ceiling, the real limiter's shape …", flush=True)
     results["ceiling"] = ceiling(60_000 // scale)
     print(results["ceiling"], flush=True)
@@ -322,6 +323,8 @@ def quote_in_readme(report: str) -> None:
 def passed(r: dict) -> dict[str, bool]:
     return {
         "calls": max(c["ratio"] for c in r["calls"].values()) <= 1.10,
+        "lookup": r["lookup"]["with"] <= r["lookup"]["allowed"]
+        and r["lookup"]["linked"] == r["lookup"]["people"],
         "ceiling": r["ceiling"]["ratio"] >= 0.97 and r["ceiling"]["stored"] == r["ceiling"]["records"],
         "unlimited": r["unlimited"]["ratio"] >= 0.85
         and r["unlimited"]["stored"] == r["unlimited"]["records"],
@@ -358,6 +361,9 @@ def render(r: dict, quick: bool) -> str:
         "|---|---|---|---|",
         f"| API calls per 1,000 records, default config (`bench/calls.py`): {calls} | ≤ 1.10 × ideal "
         f"| worst {worst:.2f} × | {mark[ok['calls']]} |",
+        f"| A {r['lookup']['people']:,}-person sync linking each to one of {r['lookup']['companies']} companies by "
+        f"domain: {r['lookup']['with']} calls vs {r['lookup']['without']} without the link | ≤ 1.05 × + 1 per 200 "
+        f"keys = {r['lookup']['allowed']:.1f} | {r['lookup']['with']} | {mark[ok['lookup']]} |",
         f"| Rate-limit ceiling: {ce['records']:,} people under Twenty's limiter (100 calls / 60 s, lossy refill), "
         f"{ce['calls']} calls in {ce['write_phase_s']:.1f} s; ideal {ce['ideal_s']:.1f} s | ≥ 0.97 | {ce['ratio']:.3f} "
         f"({ce['http_429']} answers were 429) | {mark[ok['ceiling']]} |",

@@ -246,6 +246,7 @@ class Resolver:
         self._sized: set[str] = set()
         self._whole: dict[str, list[dict[str, Any]]] = {}  # small targets, read whole
         self._lock = threading.Lock()
+        self._sizing = threading.Lock()  # held while a target is counted and maybe read whole
 
     def ids(self, wanted: Iterable[tuple[Lookup, str]]) -> dict[tuple[str, str, str], tuple[str, ...]]:
         by_field: dict[tuple[str, str], set[str]] = {}
@@ -272,21 +273,21 @@ class Resolver:
         return found
 
     def _maybe_prefetch(self, lookup: Lookup) -> None:
-        with self._lock:
-            first = lookup.target not in self._sized
-            self._sized.add(lookup.target)
+        # One thread sizes (and maybe reads) a target while the others wait: four batches starting together
+        # must not each look the same keys up.
+        with self._sizing:
+            if lookup.target not in self._sized:
+                self._sized.add(lookup.target)
+                total = self.client.count(lookup.target)
+                if total is not None and total <= PREFETCH_AT_MOST:
+                    self._whole[lookup.target] = self.client.find(lookup.target, None)  # ≤ 2,000 rows, kept
             rows = self._whole.get(lookup.target)
-            done = (lookup.target, lookup.path) in self._complete
-        if first:
-            total = self.client.count(lookup.target)
-            if total is not None and total <= PREFETCH_AT_MOST:
-                rows = self.client.find(lookup.target, None)
-                with self._lock:
-                    self._whole[lookup.target] = rows  # ≤ 2,000 rows, kept to answer other fields too
-        if rows is not None and not done:
-            self._remember(lookup, rows, keys=None)
             with self._lock:
-                self._complete.add((lookup.target, lookup.path))
+                done = (lookup.target, lookup.path) in self._complete
+            if rows is not None and not done:
+                self._remember(lookup, rows, keys=None)
+                with self._lock:
+                    self._complete.add((lookup.target, lookup.path))
 
     def _read(self, lookup: Lookup, keys: list[str]) -> dict[tuple[str, str, str], tuple[str, ...]]:
         rows: list[dict[str, Any]] = []
