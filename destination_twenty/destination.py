@@ -233,7 +233,9 @@ def check_catalog(catalog: Mapping[str, Any]) -> tuple[dict[str, list[list[str]]
         if mode not in SUPPORTED_SYNC_MODES:
             raise ConfigError(
                 f"Stream '{name}' asks for destination sync mode '{mode}'; Twenty supports "
-                "append and append_dedup (records are created or upserted, never deleted)."
+                "append and append_dedup (records are created or upserted, never deleted). In the Airbyte UI choose "
+                'Append or Append + Deduped; with PyAirbyte pass write_strategy="append" (its default picks '
+                "overwrite for a stream with no primary key)."
             )
         pk = configured.get("primary_key")
         if pk is not None and not (
