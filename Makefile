@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test lint bench reliability image image-test
+.PHONY: setup demo test lint bench reliability image image-test pyairbyte-test
 
 setup: $(VENV)/.installed
 
@@ -45,3 +45,7 @@ image:
 # Build the image on a local stand-in for Airbyte's base and run it as Airbyte does (docs/airbyte.md). Root or sudo.
 image-test: setup
 	scripts/image/test.sh
+
+# A real PyAirbyte pipeline (source-faker -> destination-twenty -> emulator), in venvs of its own; see docs/airbyte.md.
+pyairbyte-test: setup
+	bash scripts/pyairbyte_e2e.sh
