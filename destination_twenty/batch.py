@@ -364,7 +364,6 @@ class BatchSender:
             return
         retried = attempts["seconds"] if attempts.get("count", 1) > 1 else None
         self._tally(items, rows, upsert, result, retried)
-        self._remember(row.get("id") for row in rows if isinstance(row, dict))
 
     def _settle_duplicates(self, items: list[Item], upsert: bool, result: BatchResult, retried: bool) -> None:
         """Some ids we chose exist already. Each such record was stored by this very request (its answer lost
