@@ -198,7 +198,7 @@ class TwentyClient:
         """Does `/graphql` serve create<Plural>(data, upsert)? An empty list writes nothing."""
         try:
             self.graphql_create_many(singular, plural, [], ["id"])
-        except (DataError, TwentyAPIError):
+        except TwentyAPIError:  # DataError included: a 404 from a server without /graphql, or its error
             return False
         return True
 

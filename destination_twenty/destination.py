@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any
 
@@ -55,12 +56,11 @@ class DestinationTwenty:
                 per_minute=600,
             )
             try:
-                schema, _, warnings, _ = prepare(twenty_config, client)
+                prepared = prepare(twenty_config, client)
+                schema, warnings = prepared.schema, prepared.warnings
                 client.probe(twenty_config.object_path)
                 if schema is not None:
-                    warnings.append(
-                        detect(client, twenty_config.upsert, schema, client.metadata_objects()).describe()
-                    )
+                    warnings.append(detect(client, twenty_config.upsert, schema, prepared.objects).describe())
             finally:
                 client.close()
         except TwentyDestinationError as exc:
@@ -84,7 +84,13 @@ class DestinationTwenty:
             yield protocol.log_message("WARN", warning)
         client = TwentyClient(twenty_config, timeout=_timeout(config))
         try:
-            schema, mapper, warnings, relation_plan = prepare(twenty_config, client)
+            prepared = prepare(twenty_config, client)
+            schema, mapper, warnings, relation_plan = (
+                prepared.schema,
+                prepared.mapper,
+                prepared.warnings,
+                prepared.relations,
+            )
             for warning in warnings:
                 # With the schema these are notes on what the writer does about Twenty's quirks; without, risks.
                 yield protocol.log_message("INFO" if schema is not None else "WARN", warning)
@@ -165,13 +171,21 @@ def spec_problem(config: Mapping[str, Any]) -> str | None:
     return None
 
 
-def prepare(
-    config: TwentyConfig, client: TwentyClient
-) -> tuple[ObjectSchema | None, Mapper, list[str], relations.Plan]:
+@dataclass
+class Prepared:
+    """What the workspace's metadata says about this sync, read once by check and write alike."""
+
+    schema: ObjectSchema | None  # None when the key may not read metadata
+    mapper: Mapper
+    warnings: list[str]  # lines for the log
+    relations: relations.Plan  # the relations looked up by key (relations.py)
+    objects: list[dict[str, Any]]  # the metadata API's objects (empty without the permission)
+
+
+def prepare(config: TwentyConfig, client: TwentyClient) -> Prepared:
     """Read the workspace's metadata and validate the mapping against it, before any record is written.
 
-    Returns the object's schema (None when the key may not read metadata), the mapper built on it, lines for
-    the log, and the relations looked up by key (relations.py).
+    The metadata is read once here; check's capability probe reuses it (Prepared.objects).
     """
     # Unknown transforms fail here, schema or not.
     mapper = Mapper(config.column_mapping, phone_country=config.default_phone_country)
@@ -188,7 +202,9 @@ def prepare(
             "The API key may not read Twenty's data model (metadata), so the column mapping cannot be checked "
             "before writing; give the key's role the Data Model permission for early, clearer errors."
         )
-        return None, mapper, [note, *mapper.warnings()], relations.plan(config.column_mapping, plural, None)
+        return Prepared(
+            None, mapper, [note, *mapper.warnings()], relations.plan(config.column_mapping, plural, None), []
+        )
     schema = find_object(objects, plural)
     if schema is None:
         names = object_names(objects)
@@ -201,7 +217,7 @@ def prepare(
     problems = [*relation_plan.problems, *mapper.problems()]
     if problems:
         raise ConfigError("The column mapping does not fit Twenty's " + plural + ": " + " ".join(problems))
-    return schema, mapper, [*mapper.warnings(), *relation_plan.notes], relation_plan
+    return Prepared(schema, mapper, [*mapper.warnings(), *relation_plan.notes], relation_plan, objects)
 
 
 def check_catalog(catalog: Mapping[str, Any]) -> tuple[dict[str, list[list[str]]], set[str]]:
