@@ -14,7 +14,6 @@ from typing import Any
 
 import orjson
 
-from destination_twenty.relations import many_to_one
 from destination_twenty.schema import COMPOSITE_SUBFIELDS, ObjectSchema, find_object
 
 SYNC_MODES = (
@@ -54,7 +53,7 @@ def destination_catalog(objects: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         schema = find_object(objects, plural) if isinstance(plural, str) else None
         if schema is None:
             continue
-        json_schema = _object_schema(schema, raw, objects)
+        json_schema = _object_schema(schema, objects)
         keys = [path.split(".") for path in schema.unique_paths]
         for mode in SYNC_MODES:
             operation: dict[str, Any] = {"object_name": plural, "sync_mode": mode, "json_schema": json_schema}
@@ -64,16 +63,14 @@ def destination_catalog(objects: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"type": "DESTINATION_CATALOG", "destination_catalog": {"operations": operations}}
 
 
-def _object_schema(
-    schema: ObjectSchema, raw: Mapping[str, Any], objects: Sequence[Mapping[str, Any]]
-) -> dict[str, Any]:
+def _object_schema(schema: ObjectSchema, objects: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     for name in sorted(schema.fields):
         info = schema.writable(name)
         if info is None:
             continue
         properties[name] = _field_schema(info.type, info.options)
-    for name, target in _relations(raw).items():
+    for name, (target, _) in schema.many_to_one.items():
         properties[f"{name}Id"] = {"type": "string", "format": "uuid", "description": f"id of a {target}"}
         target_schema = find_object(objects, target)
         lookup: dict[str, Any] = {"id": {"type": "string", "format": "uuid"}}
@@ -103,11 +100,6 @@ def _field_schema(kind: str, options: Sequence[str]) -> dict[str, Any]:
             "properties": {sub: _SUBFIELD.get(sub, {"type": "string"}) for sub in COMPOSITE_SUBFIELDS[kind]},
         }
     return dict(_SCALAR.get(kind, {}))
-
-
-def _relations(raw: Mapping[str, Any]) -> dict[str, str]:
-    """MANY_TO_ONE relations: name → target plural (the same reading of the metadata as relations.py's)."""
-    return {name: plural for name, (plural, _) in many_to_one(raw).items()}
 
 
 def _example(schema: ObjectSchema | None) -> str:

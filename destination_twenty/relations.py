@@ -21,7 +21,7 @@ from destination_twenty.columns import column_reader
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError
 from destination_twenty.keys import normalize_email, normalize_url
-from destination_twenty.schema import UnknownField, find_object
+from destination_twenty.schema import ObjectSchema, UnknownField, find_object
 from destination_twenty.transforms import compile_transforms, text_form
 
 TARGETS_PREFIX = "targets."
@@ -84,16 +84,16 @@ class Plan:
 def plan(mapping: Sequence[ColumnMap], plural: str, objects: Sequence[Mapping[str, Any]] | None) -> Plan:
     """Split the column mapping; without metadata (objects None) nothing can be looked up."""
     result = Plan([], [], None, [], [])
-    raw = _raw_object(objects or [], plural)
-    relations = many_to_one(raw) if raw else {}
-    junction_raw = None
+    written = find_object(objects or [], plural)
+    relations = written.many_to_one if written else {}
+    junction = None
     if plural in _JUNCTION and objects:
-        junction_raw = _raw_object(objects, _JUNCTION[plural][0])
+        junction = find_object(objects, _JUNCTION[plural][0])
     for index, column_map in enumerate(mapping):
         head, _, rest = column_map.field.partition(".")
         where = f"column_mapping[{index}] ({column_map.column} → {column_map.field})"
         if column_map.field.startswith(TARGETS_PREFIX) and plural in _JUNCTION:
-            lookup = _target_lookup(index, column_map, plural, junction_raw, objects or [], where, result)
+            lookup = _target_lookup(index, column_map, plural, junction, objects or [], where, result)
             if lookup is not None:
                 result.lookups.append(lookup)
             continue
@@ -129,9 +129,9 @@ def plan(mapping: Sequence[ColumnMap], plural: str, objects: Sequence[Mapping[st
         result.problems.append(
             "note and task targets need the workspace's metadata, which this key may not read."
         )
-    if any(lookup.is_target for lookup in result.lookups) and junction_raw is not None:
+    if any(lookup.is_target for lookup in result.lookups) and junction is not None:
         owner = _JUNCTION[plural][1]
-        owner_relation = next((name for name in many_to_one(junction_raw) if _plain(name) == owner), owner)
+        owner_relation = next((name for name in junction.many_to_one if _plain(name) == owner), owner)
         result.junction = Junction(_JUNCTION[plural][0], f"{owner_relation}Id")
     return result
 
@@ -140,19 +140,19 @@ def _target_lookup(
     index: int,
     column_map: ColumnMap,
     plural: str,
-    junction_raw: Mapping[str, Any] | None,
+    junction: ObjectSchema | None,
     objects: Sequence[Mapping[str, Any]],
     where: str,
     result: Plan,
 ) -> Lookup | None:
     target, _, path = column_map.field[len(TARGETS_PREFIX) :].partition(".")
-    if junction_raw is None:
+    if junction is None:
         result.problems.append(
             f"{where}: this workspace has no {_JUNCTION[plural][0]} object to link targets with."
         )
         return None
     # v1.20 names the junction's relations targetPerson, targetCompany …; earlier versions person, company ….
-    relations = {_plain(name): (name, info) for name, info in many_to_one(junction_raw).items()}
+    relations = {_plain(name): (name, info) for name, info in junction.many_to_one.items()}
     relations.pop(_JUNCTION[plural][1], None)
     if target not in relations or not path:
         close = get_close_matches(target, list(relations), n=3, cutoff=0.5)
@@ -337,37 +337,6 @@ def describe_ambiguous(lookup: Lookup, key: str, ids: Sequence[str]) -> str:
         f"{len(ids)} {lookup.target} have {lookup.path} {key} ({', '.join(ids)}), so the {lookup.relation} link "
         f"is ambiguous (column '{lookup.column}'); map a unique field of {lookup.target} instead"
     )
-
-
-def _raw_object(objects: Sequence[Mapping[str, Any]], plural: str) -> Mapping[str, Any] | None:
-    for obj in objects:
-        if (
-            isinstance(obj, Mapping)
-            and obj.get("namePlural") == plural
-            and obj.get("isActive", True) is not False
-        ):
-            return obj
-    return None
-
-
-def many_to_one(raw: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
-    """MANY_TO_ONE relations of an object: name → (target plural, target singular)."""
-    result = {}
-    for f in raw.get("fields") or ():
-        if not isinstance(f, Mapping) or f.get("type") not in ("RELATION", "MORPH_RELATION"):
-            continue
-        if f.get("isActive", True) is False:
-            continue
-        relation = f.get("relation") if isinstance(f.get("relation"), Mapping) else {}
-        kind = relation.get("type") or (f.get("settings") or {}).get("relationType")
-        target = (
-            relation.get("targetObjectMetadata")
-            if isinstance(relation.get("targetObjectMetadata"), Mapping)
-            else {}
-        )
-        if str(kind).upper() == "MANY_TO_ONE" and target.get("namePlural"):
-            result[str(f["name"])] = (str(target["namePlural"]), str(target.get("nameSingular") or ""))
-    return result
 
 
 def _plain(name: str) -> str:

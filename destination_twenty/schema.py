@@ -60,6 +60,7 @@ class FieldInfo:
     nullable: bool = True
     options: tuple[str, ...] = ()  # SELECT / MULTI_SELECT option values, in metadata order
     relation_type: str | None = None
+    target: tuple[str, str] | None = None  # a relation's target object: (plural, singular)
     is_system: bool = False
     label: str = ""
     option_labels: tuple[str, ...] = ()  # labels parallel to `options`
@@ -97,6 +98,15 @@ class ObjectSchema:
                         label=info.label,
                     )
         self.unique_paths = self._compute_unique_paths(unique_fields)
+
+    @property
+    def many_to_one(self) -> dict[str, tuple[str, str]]:
+        """The MANY_TO_ONE relations whose target the metadata names: name → (target plural, singular)."""
+        return {
+            name: info.target
+            for name, info in self.fields.items()
+            if info.type in _RELATION_TYPES and info.relation_type == "MANY_TO_ONE" and info.target
+        }
 
     def __repr__(self) -> str:
         return f"ObjectSchema({self.name_singular!r}, {self.name_plural!r}, {len(self.fields)} fields)"
@@ -204,10 +214,19 @@ def _field_from_metadata(raw: Mapping[str, Any]) -> FieldInfo:
         nullable=raw.get("isNullable") is not False,
         options=tuple(str(o["value"]) for o in options),
         relation_type=_relation_type(raw),
+        target=_relation_target(raw),
         is_system=raw.get("isSystem") is True,
         label=str(raw.get("label") or ""),
         option_labels=tuple(str(o.get("label") or "") for o in options),
     )
+
+
+def _relation_target(raw: Mapping[str, Any]) -> tuple[str, str] | None:
+    relation = raw.get("relation")
+    target = relation.get("targetObjectMetadata") if isinstance(relation, Mapping) else None
+    if isinstance(target, Mapping) and target.get("namePlural"):
+        return str(target["namePlural"]), str(target.get("nameSingular") or "")
+    return None
 
 
 def _relation_type(raw: Mapping[str, Any]) -> str | None:
