@@ -18,7 +18,7 @@ from destination_twenty.capabilities import NEITHER
 from destination_twenty.client import TwentyClient
 from destination_twenty.errors import ConfigError, DataError
 from destination_twenty.items import Item, Rejection
-from destination_twenty.keys import unique_keys
+from destination_twenty.keys import fits_in_a_list, unique_keys
 from destination_twenty.relations import Plan, Resolver, describe_ambiguous, describe_missing, target_row_id
 from destination_twenty.schema import ObjectSchema
 from destination_twenty.tally import Counts
@@ -538,7 +538,6 @@ def _is_partial(kind: str, value: Mapping[str, Any]) -> bool:
     return "primaryEmail" not in value
 
 
-_SAFE_IN_VALUE = re.compile(r"^[^,\[\]()\"' ]+$")
 MAX_FILTER_CHARS = 6000  # keeps lookup URLs well under common 8 KB limits
 
 
@@ -553,7 +552,7 @@ def _lookup_filters(items: Sequence[Item]) -> list[str]:
                 values.setdefault(path, []).append(value)
     predicates = []
     for path, found in values.items():
-        plain = [v for v in found if _SAFE_IN_VALUE.match(v)]
+        plain = [v for v in found if fits_in_a_list(v)]
         for start in range(0, len(plain), 50):  # a few `in` lists rather than one very long one
             predicates.append(f"{path}[in]:[{','.join(plain[start : start + 50])}]")
         safe = set(plain)

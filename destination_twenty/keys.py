@@ -75,3 +75,14 @@ def _normalize(value: str) -> str:
         cut = min((i for i in (url.find("/"), url.find("?"), url.find("#")) if i >= 0), default=len(url))
         url = url[:cut].lower() + url[cut:]
     return url[:-1] if url.endswith("/") else url
+
+
+# Twenty splits an `[in]:[…]` list on every comma and its and()/or() splitter toggles on brackets, parentheses and
+# quotes (rest/input-request-parsers/filter-parser-utils/format-field-values.util.ts, parse-filter-content.util.ts):
+# a value holding one of these cannot stand in an `[in]` list.
+_NOT_IN_A_LIST = frozenset(",[]()\"' ")
+
+
+def fits_in_a_list(value: str) -> bool:
+    """Can this key stand, unquoted, in a REST filter's `[in]` list?"""
+    return bool(value) and not (_NOT_IN_A_LIST & set(value))

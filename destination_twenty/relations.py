@@ -20,7 +20,7 @@ from typing import Any
 from destination_twenty.columns import column_reader
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError
-from destination_twenty.keys import normalize_email, normalize_url
+from destination_twenty.keys import fits_in_a_list, normalize_email, normalize_url
 from destination_twenty.schema import ObjectSchema, UnknownField, find_object
 from destination_twenty.transforms import compile_transforms, text_form
 
@@ -30,7 +30,6 @@ CACHE_KEYS = 100_000  # target keys remembered per sync (a few MB); older ones a
 PREFETCH_AT_MOST = 2_000  # a target object this small is read whole once (≤ 10 calls), not key by key
 PAGE = 200  # Twenty's page maximum on the recorded server
 _JUNCTION = {"notes": ("noteTargets", "note"), "tasks": ("taskTargets", "task")}
-_NOT_IN_A_LIST = frozenset(",[]()\"' ")
 
 
 @dataclass(frozen=True)
@@ -291,7 +290,7 @@ class Resolver:
 
     def _read(self, lookup: Lookup, keys: list[str]) -> dict[tuple[str, str, str], tuple[str, ...]]:
         rows: list[dict[str, Any]] = []
-        plain = sorted(k for k in keys if not (_NOT_IN_A_LIST & set(k)))
+        plain = sorted(k for k in keys if fits_in_a_list(k))
         for start in range(0, len(plain), PAGE):
             rows.extend(
                 self.client.find(
