@@ -249,13 +249,7 @@ class BatchSender:
                 if difference is None:
                     counts.unchanged[item.stream] += 1
                 else:
-                    self._reject(
-                        result,
-                        item,
-                        f"a new version of a stored record ({difference[0]} differs) "
-                        "would not be written with upsert off: turn upsert on to update it",
-                        difference[0],
-                    )
+                    self._reject(result, item, _new_version(item, difference), difference[0])
             elif other is not None:
                 keys = ", ".join(f"{k}={v}" for k, v in sorted(item.keys) if k != "id")
                 self._reject(
@@ -378,15 +372,7 @@ class BatchSender:
                 continue
             difference = _difference(item.payload, row)
             if difference is not None:
-                field, sent, held = difference
-                self._reject(
-                    result,
-                    item,
-                    f"a record with this id ({item.payload['id']}, from the stream's primary key) is already in "
-                    f"Twenty with {field} {held!r}, and this record has {sent!r}; with upsert off a stored record "
-                    "is never changed: turn upsert on to update it",
-                    field,
-                )
+                self._reject(result, item, _new_version(item, difference), difference[0])
             elif retried:
                 result.counts.created[item.stream] += 1  # our own attempt stored it; only its answer was lost
             else:
@@ -478,6 +464,16 @@ def _created_by_lost_attempt(row: Mapping[str, Any], retried: float) -> bool:
     if created is None or updated is None:
         return False
     return 0 <= (updated - created).total_seconds() <= retried + 2.0
+
+
+def _new_version(item: Item, difference: tuple[str, Any, Any]) -> str:
+    """Why create mode refuses a record whose id (from the stream's primary key) is stored with other values."""
+    field, sent, held = difference
+    return (
+        f"a record with this id ({item.payload['id']}, from the stream's primary key) is already in Twenty with "
+        f"{field} {held!r}, and this record has {sent!r}; with upsert off a stored record is never changed: turn "
+        "upsert on to update it"
+    )
 
 
 def _difference(sent: Any, held: Any, path: str = "") -> tuple[str, Any, Any] | None:
