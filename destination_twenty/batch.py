@@ -196,16 +196,7 @@ class BatchSender:
         for start in range(0, len(rows), self.limit):
             chunk = rows[start : start + self.limit]
             try:
-                try:
-                    if self._via_graphql:
-                        self.client.graphql_create_many(junction.plural[:-1], junction.plural, chunk, ["id"])
-                    else:
-                        self.client.create_many(junction.plural, chunk, True)
-                except DataError as exc:
-                    if not _UPSERT_IGNORED.search(exc.message):
-                        raise
-                    self._switch_to_graphql(result)  # the older server: rows of a re-sync exist already
-                    self.client.graphql_create_many(junction.plural[:-1], junction.plural, chunk, ["id"])
+                self._upsert(junction.plural, junction.plural[:-1], chunk, ["id"], result)
             except DataError as exc:
                 result.warnings.append(
                     f"{len(chunk)} links in {junction.plural} could not be written; their notes or tasks are "
@@ -213,6 +204,26 @@ class BatchSender:
                 )
                 continue
             result.links += len(chunk)
+
+    def _upsert(
+        self,
+        plural: str,
+        singular: str,
+        rows: list[dict[str, Any]],
+        selection: list[str],
+        result: BatchResult,
+        attempts: dict[str, float] | None = None,
+    ) -> list[dict[str, Any]]:
+        """A batch upsert: over REST, or over GraphQL once the server turned out to ignore REST's ?upsert=true
+        (its duplicate errors on a record that exists say so; then this batch is sent again that way)."""
+        if not self._via_graphql:
+            try:
+                return self.client.create_many(plural, rows, True, attempts)
+            except DataError as exc:
+                if not _UPSERT_IGNORED.search(exc.message):
+                    raise
+                self._switch_to_graphql(result)  # raises when the server cannot upsert at all
+        return self.client.graphql_create_many(singular, plural, rows, selection)
 
     def _switch_to_graphql(self, result: BatchResult) -> None:
         with self._graphql_lock:
@@ -329,21 +340,17 @@ class BatchSender:
             return
         try:
             attempts: dict[str, float] = {}
-            if upsert and self._via_graphql:
-                rows = self.client.graphql_create_many(
-                    self.schema.name_singular, self.plural, [i.payload for i in items], self._selection
-                )
+            payloads = [i.payload for i in items]
+            if upsert:
+                singular = self.schema.name_singular if self.schema else ""
+                rows = self._upsert(self.plural, singular, payloads, self._selection, result, attempts)
             else:
-                rows = self.client.create_many(self.plural, [i.payload for i in items], upsert, attempts)
+                rows = self.client.create_many(self.plural, payloads, False, attempts)
         except DataError as exc:
             maximum = _MAX_RECORDS.search(exc.message)
             if maximum and len(items) > 1:
                 self._shrink(int(maximum.group(1)), len(items), result)
                 self._send(items, upsert, result, first=False)
-                return
-            if upsert and not self._via_graphql and _UPSERT_IGNORED.search(exc.message):
-                self._switch_to_graphql(result)  # raises when the server cannot upsert at all
-                self._send_chunk(items, upsert, result, resolved, first)
                 return
             if not resolved and _DUPLICATE.search(exc.message) and any(i.client_id for i in items):
                 self._settle_duplicates(items, upsert, result, retried=exc.attempts > 1)
@@ -458,12 +465,13 @@ def _selection(schema: ObjectSchema | None) -> list[str]:
 
 
 def _created_by_lost_attempt(row: Mapping[str, Any], retried: float) -> bool:
-    """After a retried upsert, a row created at most the retry's duration (+ 2 s of slack) before its update was
+    """After a retried upsert, a row created at most the retry's duration (from our first send to the answer, so
+    no slack is needed beyond the clock's resolution) before its update was
     created by our own first attempt, whose answer was lost: by Twenty's clock alone, never ours."""
     created, updated = (_instant(str(row.get(k) or "")) for k in ("createdAt", "updatedAt"))
     if created is None or updated is None:
         return False
-    return 0 <= (updated - created).total_seconds() <= retried + 2.0
+    return 0 <= (updated - created).total_seconds() <= retried + 0.01
 
 
 def _new_version(item: Item, difference: tuple[str, Any, Any]) -> str:

@@ -256,7 +256,7 @@ class TwentyClient:
         root: bool = False,
     ) -> dict[str, Any]:
         url = (self._root if root else self._base) + path
-        first = time.monotonic()
+        first = time.monotonic()  # reset at the first send, below
         data = orjson.dumps(payload) if payload is not None else None
         where = f"{method} {path}"
         # The budget is a deadline for the whole call: retries, pacing waits and attempts all end by it.
@@ -270,6 +270,8 @@ class TwentyClient:
             if generation is None:
                 raise self._gave_up(error or TransientAPIError(f"{where}: rate limited"), attempt)
             attempt += 1
+            if attempt == 1:
+                first = time.monotonic()  # the first send, after pacing: the window a lost answer can hide in
             seconds = (
                 self._request_seconds
                 if attempt == 1
