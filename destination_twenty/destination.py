@@ -28,6 +28,7 @@ from destination_twenty.errors import (
     TwentyAPIError,
     TwentyDestinationError,
 )
+from destination_twenty.items import matching_rule
 from destination_twenty.mapping import Mapper
 from destination_twenty.schema import ObjectSchema, find_object, object_names
 from destination_twenty.writer import SyncFailed, Writer
@@ -61,6 +62,13 @@ class DestinationTwenty:
                 client.probe(twenty_config.object_path)
                 if schema is not None:
                     warnings.append(detect(client, twenty_config.upsert, schema, prepared.objects).describe())
+                    # check has no catalog: it says the rule for each kind of stream; write says it per stream.
+                    dedup = matching_rule(prepared.mapper, schema, twenty_config.upsert, "its key", True)
+                    other = matching_rule(prepared.mapper, schema, twenty_config.upsert, "", False)
+                    warnings.append(
+                        f"Matching: on an Append + Deduped stream with a primary key, {dedup}; on other streams, "
+                        f"{other}."
+                    )
             finally:
                 client.close()
         except TwentyDestinationError as exc:

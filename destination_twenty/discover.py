@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from destination_twenty import protocol
 from destination_twenty.schema import COMPOSITE_SUBFIELDS, ObjectSchema, find_object
 
 SYNC_MODES = (
@@ -60,7 +61,7 @@ def destination_catalog(objects: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             if mode == "append_dedup":
                 operation["matching_keys"] = keys
             operations.append(operation)
-    return {"type": "DESTINATION_CATALOG", "destination_catalog": {"operations": operations}}
+    return protocol.destination_catalog(operations)
 
 
 def _object_schema(schema: ObjectSchema, objects: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -111,7 +112,6 @@ def main(args: Sequence[str]) -> int:
     """`destination-twenty discover --config C`: one DESTINATION_CATALOG message, or one ERROR trace and exit 1."""
     import argparse
 
-    from destination_twenty import protocol
     from destination_twenty.client import TwentyClient
     from destination_twenty.config import TwentyConfig
     from destination_twenty.errors import AuthenticationError, ConfigError, TwentyDestinationError

@@ -138,24 +138,10 @@ class ItemBuilder:
                 state.identical.clear()
 
     def matching_rule(self, stream: str) -> str:
-        """In words, for the log and check: which key a record of this stream is matched on in Twenty."""
-        mapped = {m.field for m in self.mapper.mapping}
-        paths = [p for p in (self.schema.unique_paths if self.schema else ("id",)) if p != "id"]
-        unique = [p for p in paths if p in mapped] if mapped else paths
+        """In words, for the log: which key a record of this stream is matched on in Twenty."""
         pk = self.primary_keys.get(stream)
         pk_text = " + ".join(".".join(p) for p in pk) if pk else ""
-        if "id" in mapped:
-            return "records update the Twenty record whose id is in the mapped id column"
-        if not self.upsert:
-            source = f"the primary key ({pk_text})" if pk else "the record's content"
-            return f"upsert is off: records are created, with ids derived from {source}, so a retry is recognised"
-        if pk and stream in self.deduped:
-            then = f", then on {', '.join(unique)}" if unique else ""
-            return f"one Twenty record per primary key ({pk_text}): matched on an id derived from it{then}"
-        if unique:
-            return f"matched on {', '.join(unique)} (the stream is not append_dedup with a primary key)"
-        source = f"the primary key ({pk_text})" if pk else "the record's content"
-        return f"no unique field is mapped: records are created, with ids derived from {source}"
+        return matching_rule(self.mapper, self.schema, self.upsert, pk_text, stream in self.deduped)
 
     def _item(self, stream: str, state: _Stream, payload: dict[str, Any], data: Mapping[str, Any]) -> Item:
         update = "id" in payload
@@ -211,6 +197,28 @@ class ItemBuilder:
         if any(v is None for v in values):
             return None
         return str(uuid.uuid5(CLIENT_ID_NAMESPACE, f"{stream}\x1fpk\x1f{orjson.dumps(values).decode()}"))
+
+
+def matching_rule(
+    mapper: Mapper, schema: ObjectSchema | None, upsert: bool, pk_text: str, deduped: bool
+) -> str:
+    """Which key a record is matched on in Twenty, for a stream with this primary key (`pk_text`, "" for none)
+    and sync mode: the write log says it per stream, check for the two kinds of stream."""
+    mapped = {m.field for m in mapper.mapping}
+    paths = [p for p in (schema.unique_paths if schema else ("id",)) if p != "id"]
+    unique = [p for p in paths if p in mapped] if mapped else paths
+    if "id" in mapped:
+        return "records update the Twenty record whose id is in the mapped id column"
+    if not upsert:
+        source = f"the primary key ({pk_text})" if pk_text else "the record's content"
+        return f"upsert is off: records are created, with ids derived from {source}, so a retry is recognised"
+    if pk_text and deduped:
+        then = f", then on {', '.join(unique)}" if unique else ""
+        return f"one Twenty record per primary key ({pk_text}): matched on an id derived from it{then}"
+    if unique:
+        return f"matched on {', '.join(unique)} (the stream is not append_dedup with a primary key)"
+    source = f"the primary key ({pk_text})" if pk_text else "the record's content"
+    return f"no unique field is mapped: records are created, with ids derived from {source}"
 
 
 def _dig(data: Mapping[str, Any], path: Sequence[str]) -> Any:

@@ -253,6 +253,11 @@ def log_message(level: str, message: str) -> dict[str, Any]:
     return {"type": "LOG", "log": {"level": level, "message": message}}
 
 
+def destination_catalog(operations: list[dict[str, Any]]) -> dict[str, Any]:
+    """A DESTINATION_CATALOG message (protocol 0.16+), which the CDK's models lack: the answer to `discover`."""
+    return {"type": "DESTINATION_CATALOG", "destination_catalog": {"operations": operations}}
+
+
 def error_trace(
     message: str,
     *,

@@ -69,3 +69,10 @@ def test_a_person_created_elsewhere_is_updated_by_email_with_a_warning(emulator,
         "rather than by their primary key" in w and "map the key to a unique field" in w for w in warnings
     )
     assert any("created 0, updated 1, rejected 0" in line for line in run.logs)
+
+
+def test_check_says_which_key_records_are_matched_on(emulator, tmp_path):
+    run = run_connector(["check"], tmp_path, config_for(emulator, "people", column_mapping=MAPPING))
+    assert run.status["status"] == "SUCCEEDED"
+    (line,) = [line for line in run.logs if line.startswith("Matching:")]
+    assert "one Twenty record per primary key (its key)" in line and "emails.primaryEmail" in line
