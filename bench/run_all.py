@@ -241,12 +241,16 @@ def pipeline(count: int) -> dict:
 
 def stored_count(emulator) -> int:
     """People stored, from the API's totalCount (listing 200,000 records through the inspection door is slow)."""
-    response = requests.get(
-        f"{emulator.url}/rest/people",
-        params={"limit": "1"},
-        headers={"Authorization": f"Bearer {API_KEY}"},
-        timeout=60,
-    )
+    for _ in range(10):  # under the limiter the sync may have spent the last token: wait for the next one
+        response = requests.get(
+            f"{emulator.url}/rest/people",
+            params={"limit": "1"},
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            timeout=60,
+        )
+        if response.status_code != 429:
+            break
+        time.sleep(1)
     return response.json()["totalCount"]
 
 

@@ -1,10 +1,15 @@
 """Client-side pacing shared by every thread of the connector, and what a 429 tells us about the server's limit.
 
-Twenty's throttler is a bucket that starts full and refills lossily (a token is earned only by a gap of a whole
-window/limit since the previous accepted call). So the fastest pace spends the full bucket at once, then spaces
-calls evenly with a small margin: the pacer keeps a model of that bucket (`BURST` calls at most, within the server's
-short 100-per-second bucket), and a 429 empties it. A 429 pauses everyone (for `Retry-After` when the server says it) and widens the spacing; each success
-after it narrows the spacing back, so a burst of 429s costs a few slow calls, not the rest of the sync.
+Twenty's throttler is a bucket that starts full (100 calls) and refills lossily: each accepted call earns
+floor(gap × limit / window) tokens for the gap since the previous accepted call and throws the fraction away
+(throttler.service.ts). So a call sent between two whole intervals costs the refill of the time since the last
+call, and the first bucket spent all at once costs the whole time the server takes to answer it (seconds at 200
+records a call), which no token is earned for. The pacer therefore spends the bucket in waves: a call goes when a
+whole interval (with a small margin) has passed since the last one, earning a token, and calls that are ready
+within a moment of it join that call on the bucket's credit. The sync's length is then the number of calls beyond
+the bucket × the interval, whatever the server's answer time. A 429 empties the bucket. It pauses everyone (for
+`Retry-After` when the server says it) and widens the spacing; each success after it narrows the spacing back, so
+a burst of 429s costs a few slow calls, not the rest of the sync.
 
 Concurrent calls sent at the same pace all meet the same empty bucket: their 429s are one signal, not several.
 A pacing generation tells them apart: only a 429 on a call sent under the current generation widens the spacing
@@ -34,6 +39,7 @@ class Pacer:
     MAX_PAUSE = 300.0  # a Retry-After beyond this is not believed
     MIN_PAUSE = 0.5  # after a 429 without Retry-After, nobody sends for at least this long
     BURST = 100  # Twenty's buckets start full: 100 calls per 60 s by default, and 100 per second at most
+    JOIN = 0.025  # calls ready within this share of an interval after an earned call join it on credit
 
     def __init__(
         self,
@@ -48,8 +54,9 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._last_sent = float("-inf")
-        # The server's bucket as we believe it: calls we may still send at once (it starts full).
-        self._credit = float(min(self.BURST, max(1.0, per_minute)))
+        self._last_earned = float("-inf")  # when the last call that earned its token went
+        self._ceiling = float(min(self.BURST, max(1.0, per_minute)))
+        self._credit = self._ceiling  # the server's bucket as we believe it: it starts full
         self._paused_until = float("-inf")  # nobody sends before this (a 429's pause)
         self._generation = 0
         self._lock = threading.Lock()
@@ -68,19 +75,27 @@ class Pacer:
         for _ in range(10_000):  # each round sleeps until a call may go; bounded, and never reached
             with self._lock:
                 now = self._clock()
-                spaced = self._last_sent if self._credit >= 1 else self._last_sent + self.interval
-                turn = max(spaced, self._paused_until)
-                if deadline is not None and turn > deadline:
-                    return None
-                if turn <= now:
-                    # Spacing counts from the real send: a waiter that woke late does not earn a quick second call.
-                    # Lossy, as Twenty's refill: a whole interval since the last call earns one token, no more.
-                    if self._credit < 1:
-                        self._credit = 1.0
+                earned_at = max(self._last_sent + self.interval, self._paused_until)
+                joins = (
+                    self._credit >= 1
+                    and now >= self._paused_until
+                    and now - self._last_earned <= self.interval * self.JOIN
+                )
+                if joins:  # ready together with the call that earned a token: the bucket's credit pays
                     self._credit -= 1
                     self._last_sent = now
                     return self._generation
-                delay = turn - now
+                if deadline is not None and earned_at > deadline:
+                    return None
+                if earned_at <= now:
+                    # Spacing counts from the real send: a waiter that woke late does not earn a quick second call.
+                    # Lossy, as Twenty's refill: whole intervals since the last call earn tokens, the rest is lost.
+                    gap = now - self._last_sent
+                    earned = self._ceiling if gap == float("inf") else int(gap / self.interval + 1e-9)
+                    self._credit = min(self._ceiling, self._credit + earned) - 1
+                    self._last_sent = self._last_earned = now
+                    return self._generation
+                delay = earned_at - now
             if self._sleep(delay):
                 return None
         return None

@@ -42,6 +42,59 @@ def test_the_full_bucket_goes_at_once_then_calls_are_spaced_evenly_with_a_margin
     assert clock.now - started == pytest.approx(10 * 0.612)
 
 
+def test_a_call_ready_between_two_earned_tokens_waits_for_the_next_one():
+    # Twenty's refill is lossy: a call 0.3 s after the last one would throw away the 0.3 s already accrued.
+    pacer, clock = make(100)
+    pacer.wait()
+    clock.now += 0.3
+    pacer.wait()
+    assert clock.now - 1000.0 == pytest.approx(0.612)
+
+
+def test_calls_ready_with_an_earned_one_join_it_on_the_buckets_credit():
+    pacer, clock = make(100)
+    pacer.wait()
+    clock.now += 0.7  # a whole interval later: this call earns a token ...
+    pacer.wait()
+    sent = clock.now
+    for _ in range(3):  # ... and three more in flight go with it
+        pacer.wait()
+    assert clock.now == sent
+
+
+def test_waves_keep_the_sync_at_the_limiters_ideal_whatever_the_servers_answer_time():
+    """300 calls from 4 workers against a server that takes 0.25 s a call: every call passes a replica of
+    Twenty's buckets (the emulator's), and the sync takes the ideal (calls beyond the bucket × 0.6 s) plus the
+    margin. Spending the bucket at once would add the 100 calls' answer time (100 × 0.25 / 4 s), earning nothing."""
+    import heapq
+
+    from twenty_emulator.throttle import Bucket
+
+    pacer, clock = make(100)
+    long, short = Bucket(100, 60_000), Bucket(100, 1_000)
+    workers = [(clock.now, n) for n in range(4)]
+    sent = []
+    for _ in range(300):
+        ready, n = heapq.heappop(workers)
+        clock.now = max(clock.now, ready)
+        pacer.wait()
+        assert short.take(clock.now * 1000) and long.take(clock.now * 1000), f"call {len(sent)} refused"
+        sent.append(clock.now)
+        heapq.heappush(workers, (clock.now + 0.25, n))
+    ideal = (300 - 100) * 0.6
+    assert ideal < sent[-1] - sent[0] <= ideal * (Pacer.MARGIN + 0.005)
+
+
+def test_an_idle_gap_earns_the_tokens_the_server_gives_for_it():
+    pacer, clock = make(100)
+    spend_the_burst(pacer)
+    clock.now += 10 * 0.612  # ten whole intervals with nothing to send
+    started = clock.now
+    for _ in range(10):
+        pacer.wait()
+    assert clock.now == started
+
+
 def test_a_429_empties_the_bucket():
     pacer, clock = make(100)
     pacer.rate_limited(pacer.wait(), RateLimitHint(retry_after=0))
