@@ -179,15 +179,17 @@ def one_per_call(seconds: float) -> dict:
     return {"records": sent, "records_per_s": achieved, "end_to_end_per_s": sent / elapsed}
 
 
-def unlimited(count: int, concurrency: int = 4) -> dict:
-    """Connector vs a bare client posting the same pre-built JSON batches with the same concurrency."""
+def unlimited(count: int, concurrency: int = 4, rounds: int = 3) -> dict:
+    """Connector vs a bare client posting the same pre-built JSON batches with the same concurrency.
+
+    The machine is shared, so one pair of runs can differ by ±0.15 from the next: the two sides run in turn,
+    `rounds` times (bare first, then connector first, ...), and the median of the rounds' ratios is reported."""
     with run_emulator("--rate-limit", "off", api_key=API_KEY) as emulator:
         mapper = people_mapper(emulator.url)  # the payloads the connector sends, built beforehand
         bodies = [
             json.dumps([mapper.map(person(i)) for i in range(start, min(start + BATCH, count))]).encode()
             for start in range(0, count, BATCH)
         ]
-        emulator.reset()
         session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=concurrency)
         session.mount("http://", adapter)
@@ -197,21 +199,38 @@ def unlimited(count: int, concurrency: int = 4) -> dict:
         def post(body: bytes) -> int:
             return session.post(url, data=body).status_code
 
-        with ThreadPoolExecutor(concurrency) as pool:
-            statuses = list(pool.map(post, bodies))
-        assert all(s == 201 for s in statuses), set(statuses)
-        bare = write_phase(emulator, count)
-        emulator.reset()
-        run = run_sync(emulator.url, count, max_concurrent_requests=concurrency, batch_size=BATCH)
-        stored = len(emulator.records("people"))
-        connector = write_phase(emulator, count)
+        def bare_side() -> float:
+            emulator.reset()
+            with ThreadPoolExecutor(concurrency) as pool:
+                statuses = list(pool.map(post, bodies))
+            assert all(s == 201 for s in statuses), set(statuses)
+            return write_phase(emulator, count)
+
+        def connector_side() -> tuple[float, object, int]:
+            emulator.reset()
+            run = run_sync(emulator.url, count, max_concurrent_requests=concurrency, batch_size=BATCH)
+            return write_phase(emulator, count), run, len(emulator.records("people"))
+
+        pairs = []
+        for n in range(rounds):
+            if n % 2 == 0:
+                bare = bare_side()
+                connector, run, stored = connector_side()
+            else:
+                connector, run, stored = connector_side()
+                bare = bare_side()
+            pairs.append({"connector_per_s": connector, "bare_per_s": bare, "ratio": connector / bare})
+            if stored != count or run.returncode != 0:
+                break  # reported as a failure below
+    median = sorted(pairs, key=lambda p: p["ratio"])[len(pairs) // 2]
     return {
         "records": count,
         "stored": stored,
-        "connector_per_s": connector,
+        "connector_per_s": median["connector_per_s"],
         "connector_end_to_end_per_s": run.records_per_second,
-        "bare_per_s": bare,
-        "ratio": connector / bare,
+        "bare_per_s": median["bare_per_s"],
+        "ratio": median["ratio"],
+        "rounds": [round(p["ratio"], 3) for p in pairs],
         "exit": run.returncode,
     }
 
@@ -331,7 +350,8 @@ def passed(r: dict) -> dict[str, bool]:
         and r["lookup"]["linked"] == r["lookup"]["people"],
         "ceiling": r["ceiling"]["ratio"] >= 0.97 and r["ceiling"]["stored"] == r["ceiling"]["records"],
         "unlimited": r["unlimited"]["ratio"] >= 0.85
-        and r["unlimited"]["stored"] == r["unlimited"]["records"],
+        and r["unlimited"]["stored"] == r["unlimited"]["records"]
+        and r["unlimited"]["exit"] == 0,
         "speedup": r["speedup"] >= 190,
         "pipeline": r["pipeline"]["records_per_s"] >= 50_000,
         "memory": r["memory"]["ratio"] <= 1.2 and r["memory"]["large_rss_mb"] < 200,
@@ -374,7 +394,8 @@ def render(r: dict, quick: bool) -> str:
         f"| Records per minute under the same limiter vs one record per call ({one['records_per_minute']:.0f}/min, "
         f"{one['records']} calls) | ≥ 190× | {r['speedup']:.0f}× | {mark[ok['speedup']]} |",
         f"| No limit: connector {un['connector_per_s']:.0f} records/s ÷ bare client {un['bare_per_s']:.0f} records/s "
-        f"({un['records']:,} people, 60 a batch, 4 in flight) | ≥ 0.85 | {un['ratio']:.3f} | {mark[ok['unlimited']]} |",
+        f"({un['records']:,} people, 60 a batch, 4 in flight; median of {len(un.get('rounds', [1]))} rounds "
+        f"{', '.join(f'{x:.3f}' for x in un.get('rounds', []))}) | ≥ 0.85 | {un['ratio']:.3f} | {mark[ok['unlimited']]} |",
         f"| Mapping and transform pipeline alone, one core, People schema ({pl['records']:,} records; with stdin "
         f"JSON parsing: {pl['with_stdin_parsing_per_s']:,.0f} records/s) | ≥ 50,000 records/s "
         f"| {pl['records_per_s']:,.0f} records/s | {mark[ok['pipeline']]} |",
