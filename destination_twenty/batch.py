@@ -554,16 +554,16 @@ def _lookup_filters(items: Sequence[Item]) -> list[str]:
         for path, value in item.keys:
             if path != "id":
                 values.setdefault(path, []).append(value)
-    predicates = []
+    predicates, alone = [], []
     for path, found in values.items():
         plain = [v for v in found if fits_in_a_list(v)]
         for start in range(0, len(plain), 50):  # a few `in` lists rather than one very long one
             predicates.append(f"{path}[in]:[{','.join(plain[start : start + 50])}]")
         safe = set(plain)
-        for value in dict.fromkeys(v for v in found if v not in safe):  # in order, once each
-            quote = '"' if '"' not in value else "'"
-            if quote not in value:  # a value holding both quotes cannot be looked up; it is written as sent
-                predicates.append(f"{path}[eq]:{quote}{value}{quote}")
+        # A key with a comma, bracket, quote or parenthesis cannot stand in an `in` list, nor inside or(): its
+        # splitter toggles on brackets and quotes (parse-filter-content.util.ts). A lone predicate is read whole,
+        # less one pair of surrounding quotes (parse-base-filter.util.ts), so such a key is looked up alone.
+        alone += [f'{path}[eq]:"{v}"' for v in dict.fromkeys(v for v in found if v not in safe)]
     filters, current = [], []
     for predicate in predicates:
         if current and len(",".join(current)) + len(predicate) > MAX_FILTER_CHARS:
@@ -572,7 +572,7 @@ def _lookup_filters(items: Sequence[Item]) -> list[str]:
         current.append(predicate)
     if current:
         filters.append(current)
-    return [group[0] if len(group) == 1 else f"or({','.join(group)})" for group in filters]
+    return [group[0] if len(group) == 1 else f"or({','.join(group)})" for group in filters] + alone
 
 
 def _explain(exc: DataError, item: Item) -> str:

@@ -127,3 +127,35 @@ def test_update_by_id_completes_from_the_read_it_already_makes(emulator, tmp_pat
         if not r["path"].startswith("/rest/metadata")
     ]
     assert calls == [("GET", "/rest/people"), ("POST", "/rest/batch/people")]
+
+
+def test_stored_labels_survive_for_domains_with_commas_and_quotes(emulator, tmp_path):
+    # Such keys cannot stand in an `in` list or inside or() (Twenty splits both on commas and quotes): the read
+    # of what is stored looks each up alone, and a miss there would wipe the label.
+    domains = ["https://plain.example", "https://odd.example/a,b", 'https://quote.example/"it\'s",x']
+    seed(
+        emulator,
+        "companies",
+        [
+            {"name": f"C{n}", "domainName": {"primaryLinkUrl": d, "primaryLinkLabel": f"label {n}"}}
+            for n, d in enumerate(domains)
+        ],
+    )
+    mapping = [
+        {"column": "domain", "field": "domainName.primaryLinkUrl"},
+        {"column": "size", "field": "employees"},
+    ]
+    run = run_connector(
+        ["write"],
+        tmp_path,
+        config_for(emulator, "companies", column_mapping=mapping),
+        catalog_for("companies"),
+        [record("companies", {"domain": d, "size": n + 1}) for n, d in enumerate(domains)]
+        + [state("companies", 3)],
+    )
+    assert run.returncode == 0, run.stdout
+    stored = {c["name"]: c for c in emulator.records("companies")}
+    assert len(stored) == 3
+    for n in range(3):
+        assert stored[f"C{n}"]["employees"] == n + 1
+        assert stored[f"C{n}"]["domainName"]["primaryLinkLabel"] == f"label {n}"
