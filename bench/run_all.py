@@ -85,7 +85,7 @@ LIMIT, WINDOW = (
 
 
 def ideal_seconds(calls: int) -> float:
-    """The fastest the real limiter allows: a full bucket at once, then one call per window/limit seconds."""
+    """The fastest the real limiter allows: the full bucket for nothing, then one call per window/limit seconds."""
     return max(0, calls - LIMIT) * WINDOW / LIMIT
 
 

@@ -33,20 +33,26 @@ def column_reader(column: str) -> Reader:
     def read(data: Mapping[str, Any]) -> Any:
         if column in data:  # a key that literally contains the dot wins
             return data[column]
-        node: Any = data
-        for part in parts:
-            if isinstance(node, Mapping):
-                node = node.get(part)
-            elif isinstance(node, list) and _is_index(part):
-                index = int(part)
-                node = node[index] if index < len(node) else None
-            else:
-                return None
-            if node is None:
-                return None
-        return node
+        return dig(data, parts)
 
     return read
+
+
+def dig(node: Any, parts: Sequence[str]) -> Any:
+    """Follow `parts` into nested objects (and arrays, by index); None when any step is missing.
+
+    The one nested reader: source columns, primary-key paths and fields of rows read back from Twenty."""
+    for part in parts:
+        if isinstance(node, Mapping):
+            node = node.get(part)
+        elif isinstance(node, list) and _is_index(part):
+            index = int(part)
+            node = node[index] if index < len(node) else None
+        else:
+            return None
+        if node is None:
+            return None
+    return node
 
 
 def check_columns(catalog: Mapping[str, Any], mapping: Sequence[ColumnMap]) -> list[str]:

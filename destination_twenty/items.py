@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from destination_twenty.columns import dig
 from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import RecordRejected
 from destination_twenty.keys import unique_keys
@@ -193,7 +194,7 @@ class ItemBuilder:
         pk = self.primary_keys.get(stream)
         if not pk:
             return None
-        values = [_dig(data, path) for path in pk]
+        values = [dig(data, path) for path in pk]
         if any(v is None for v in values):
             return None
         return str(uuid.uuid5(CLIENT_ID_NAMESPACE, f"{stream}\x1fpk\x1f{orjson.dumps(values).decode()}"))
@@ -219,12 +220,3 @@ def matching_rule(
         return f"matched on {', '.join(unique)} (the stream is not append_dedup with a primary key)"
     source = f"the primary key ({pk_text})" if pk_text else "the record's content"
     return f"no unique field is mapped: records are created, with ids derived from {source}"
-
-
-def _dig(data: Mapping[str, Any], path: Sequence[str]) -> Any:
-    value: Any = data
-    for part in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value

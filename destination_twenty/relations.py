@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import Any
 
-from destination_twenty.columns import column_reader
+from destination_twenty.columns import column_reader, dig
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError
 from destination_twenty.keys import fits_in_a_list, normalize_email, normalize_url
@@ -310,7 +310,7 @@ class Resolver:
     ) -> dict[tuple[str, str, str], tuple[str, ...]]:
         grouped: dict[str, list[str]] = {}
         for row in rows:
-            value = _dig(row, lookup.path)
+            value = dig(row, lookup.path.split("."))
             key = lookup.normalise(value) if value is not None else None
             if key is not None and isinstance(row.get("id"), str):
                 grouped.setdefault(key, []).append(row["id"])
@@ -343,12 +343,3 @@ def _plain(name: str) -> str:
     if name.startswith("target") and len(name) > 6 and name[6].isupper():
         return name[6].lower() + name[7:]
     return name
-
-
-def _dig(row: Mapping[str, Any], path: str) -> Any:
-    value: Any = row
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
