@@ -86,6 +86,7 @@ class TwentyClient:
         self._timeout = timeout
         self._request_seconds = sum(timeout) if request_seconds is None else request_seconds
         self._stopping = threading.Event()
+        self._winding_down: threading.Event | None = None  # see stop_retrying_when
         self.pacer = pacer or Pacer(per_minute or config.requests_per_minute, sleep=self._stopping.wait)
         self.stats = CallStats()
         self._stats_lock = threading.Lock()
@@ -111,6 +112,12 @@ class TwentyClient:
         """End every call in progress with RequestCancelled, now: pacing waits, retry sleeps and exchanges."""
         self._stopping.set()
         self._watchdog.expire_all()
+
+    def stop_retrying_when(self, event: threading.Event) -> None:
+        """Once `event` is set, a call that Twenty throttled is not tried again: a 429 stored nothing, so giving
+        up loses no count. Other failures keep their retries, because their write may have committed and only
+        an answer can tell what landed."""
+        self._winding_down = event
 
     @property
     def stopped(self) -> bool:
@@ -231,6 +238,10 @@ class TwentyClient:
             codes = {str((e.get("extensions") or {}).get("code")) for e in errors if isinstance(e, Mapping)}
             # A rate limit comes back as a 200 with an error: RATE_LIMITED (v1.20+) or "Limit reached" (v1.3).
             if "RATE_LIMITED" in codes or "limit reached" in message.lower():
+                if self._winding_down is not None and self._winding_down.is_set():
+                    raise RequestCancelled(
+                        "POST /graphql: rate limited and not retried, the sync is stopping"
+                    )
                 delay = _backoff(attempt)
                 if time.monotonic() + delay > deadline:
                     raise TransientAPIError(f"POST /graphql: rate-limited past the retry budget ({message})")
@@ -305,6 +316,8 @@ class TwentyClient:
                     raise classified
                 error = classified
             if response is not None and response.status_code == 429:
+                if self._winding_down is not None and self._winding_down.is_set():
+                    raise RequestCancelled(f"{where}: rate limited and not retried, the sync is stopping")
                 # The pacer now holds every thread (until Retry-After, or one widened interval, longer with
                 # each 429 in a row): this call waits its turn there, and gives up if that is past the budget.
                 delay = 0.0

@@ -79,6 +79,7 @@ class Writer:
         self.primary_keys = primary_keys or {}
         self.tally = Tally()
         self._stop = threading.Event()  # the sync is over: batches in flight stop splitting and retrying
+        client.stop_retrying_when(self._stop)
         self._sender = BatchSender(
             client,
             config.object_path,

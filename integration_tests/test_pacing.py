@@ -70,3 +70,32 @@ def test_pacing_returns_to_the_configured_rate_after_a_burst_of_429s(tmp_path):
     stamps = [datetime.fromisoformat(c["time"].replace("Z", "+00:00")).timestamp() for c in calls[-10:]]
     gaps = sorted(b - a for a, b in zip(stamps, stamps[1:], strict=False))
     assert gaps[len(gaps) // 2] < 3 * 60 / 240
+
+
+def test_a_stopping_sync_does_not_retry_a_throttled_call_and_counts_nothing_for_it():
+    """Issue 9's fail fast, for retries in progress: once the sync is stopping, a call Twenty answered with 429
+    (which stored nothing) ends at once instead of waiting out its retries; without the stop it is retried."""
+    import threading
+
+    import pytest
+
+    from destination_twenty.client import TwentyClient
+    from destination_twenty.config import TwentyConfig
+    from destination_twenty.errors import RequestCancelled
+
+    people = [{"emails": {"primaryEmail": f"w{n}@wind.example"}} for n in range(3)]
+    with run_emulator("--rate-limit", "off", "--faults", "429@1;2;3", api_key=API_KEY) as emu:
+        config = TwentyConfig.from_mapping({"api_key": API_KEY, "mode": "people", "api_url": emu.url})
+        stopping = threading.Event()
+        client = TwentyClient(config, retry_seconds=600, per_minute=60000)
+        client.stop_retrying_when(stopping)
+        stopping.set()
+        with pytest.raises(RequestCancelled):
+            client.create_many("people", people, upsert=True)
+        assert client.stats.calls == 1 and client.stats.retries == 0
+        assert emu.records("people") == []
+        stopping.clear()  # not stopping: the same throttled call is retried until it lands
+        client.create_many("people", people, upsert=True)
+        assert client.stats.calls == 4  # the 429s of calls 2 and 3, then the write
+        assert len(emu.records("people")) == 3
+        client.close()
