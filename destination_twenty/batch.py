@@ -18,7 +18,7 @@ from destination_twenty.capabilities import NEITHER
 from destination_twenty.client import TwentyClient
 from destination_twenty.errors import ConfigError, DataError
 from destination_twenty.items import Item, Rejection
-from destination_twenty.keys import fits_in_a_list, unique_keys
+from destination_twenty.keys import alone_filter, fits_in_a_list, unique_keys
 from destination_twenty.relations import Plan, Resolver, describe_ambiguous, describe_missing, target_row_id
 from destination_twenty.schema import ObjectSchema
 from destination_twenty.tally import Counts
@@ -560,10 +560,7 @@ def _lookup_filters(items: Sequence[Item]) -> list[str]:
         for start in range(0, len(plain), 50):  # a few `in` lists rather than one very long one
             predicates.append(f"{path}[in]:[{','.join(plain[start : start + 50])}]")
         safe = set(plain)
-        # A key with a comma, bracket, quote or parenthesis cannot stand in an `in` list, nor inside or(): its
-        # splitter toggles on brackets and quotes (parse-filter-content.util.ts). A lone predicate is read whole,
-        # less one pair of surrounding quotes (parse-base-filter.util.ts), so such a key is looked up alone.
-        alone += [f'{path}[eq]:"{v}"' for v in dict.fromkeys(v for v in found if v not in safe)]
+        alone += [alone_filter(path, v) for v in dict.fromkeys(v for v in found if v not in safe)]
     filters, current = [], []
     for predicate in predicates:
         if current and len(",".join(current)) + len(predicate) > MAX_FILTER_CHARS:

@@ -238,10 +238,7 @@ class TwentyClient:
             codes = {str((e.get("extensions") or {}).get("code")) for e in errors if isinstance(e, Mapping)}
             # A rate limit comes back as a 200 with an error: RATE_LIMITED (v1.20+) or "Limit reached" (v1.3).
             if "RATE_LIMITED" in codes or "limit reached" in message.lower():
-                if self._winding_down is not None and self._winding_down.is_set():
-                    raise RequestCancelled(
-                        "POST /graphql: rate limited and not retried, the sync is stopping"
-                    )
+                self._raise_if_winding_down("POST /graphql")
                 delay = _backoff(attempt)
                 if time.monotonic() + delay > deadline:
                     raise TransientAPIError(f"POST /graphql: rate-limited past the retry budget ({message})")
@@ -316,8 +313,7 @@ class TwentyClient:
                     raise classified
                 error = classified
             if response is not None and response.status_code == 429:
-                if self._winding_down is not None and self._winding_down.is_set():
-                    raise RequestCancelled(f"{where}: rate limited and not retried, the sync is stopping")
+                self._raise_if_winding_down(where)
                 # The pacer now holds every thread (until Retry-After, or one widened interval, longer with
                 # each 429 in a row): this call waits its turn there, and gives up if that is past the budget.
                 delay = 0.0
@@ -370,6 +366,11 @@ class TwentyClient:
         if failure is not None:
             return None, TransientAPIError(failure)
         return response, None
+
+    def _raise_if_winding_down(self, where: str) -> None:
+        """After a 429 (nothing stored): a stopping sync does not try the call again."""
+        if self._winding_down is not None and self._winding_down.is_set():
+            raise RequestCancelled(f"{where}: rate limited and not retried, the sync is stopping")
 
     def _raise_if_stopped(self, where: str) -> None:
         if self._stopping.is_set():

@@ -86,3 +86,9 @@ _NOT_IN_A_LIST = frozenset(",[]()\"' ")
 def fits_in_a_list(value: str) -> bool:
     """Can this key stand, unquoted, in a REST filter's `[in]` list?"""
     return bool(value) and not (_NOT_IN_A_LIST & set(value))
+
+
+def alone_filter(path: str, value: str) -> str:
+    """The filter for a key that does not fit in a list: a lone `[eq]` predicate, never inside or(). Twenty reads
+    a lone predicate whole, everything after `]:` less one pair of surrounding quotes (parse-base-filter.util.ts)."""
+    return f'{path}[eq]:"{value}"'

@@ -20,7 +20,7 @@ from typing import Any
 from destination_twenty.columns import column_reader, dig
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError
-from destination_twenty.keys import fits_in_a_list, normalize_email, normalize_url
+from destination_twenty.keys import alone_filter, fits_in_a_list, normalize_email, normalize_url
 from destination_twenty.schema import ObjectSchema, UnknownField, find_object
 from destination_twenty.transforms import compile_transforms, text_form
 
@@ -297,12 +297,8 @@ class Resolver:
                     lookup.target, f"{lookup.path}[in]:[{','.join(plain[start : start + PAGE])}]"
                 )
             )
-        for key in sorted(set(keys) - set(plain)):
-            # Twenty splits an `in` list on every comma, quoted or not (format-field-values.util.ts), and its
-            # or()/and() splitter toggles on brackets and quotes (parse-filter-content.util.ts). A lone
-            # predicate is read whole: everything after `]:`, less one pair of surrounding quotes
-            # (parse-base-filter.util.ts). So a key with a comma, bracket, quote or parenthesis is looked up alone.
-            rows.extend(self.client.find(lookup.target, f'{lookup.path}[eq]:"{key}"'))
+        for key in sorted(set(keys) - set(plain)):  # a key that cannot stand in a list is looked up alone
+            rows.extend(self.client.find(lookup.target, alone_filter(lookup.path, key)))
         return self._remember(lookup, rows, keys)
 
     def _remember(
