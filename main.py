@@ -1,4 +1,4 @@
-from destination_twenty.run import run
+from destination_twenty.airbyte.cli import run
 
 if __name__ == "__main__":
     run()

@@ -26,9 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import API_KEY, run_sync  # noqa: E402
-from destination_twenty.client import TwentyClient  # noqa: E402
 from destination_twenty.config import TwentyConfig  # noqa: E402
-from destination_twenty.pacer import Pacer, RateLimitHint  # noqa: E402
+from destination_twenty.twenty.client import TwentyClient  # noqa: E402
+from destination_twenty.twenty.pacer import Pacer, RateLimitHint  # noqa: E402
 from twenty_emulator.testing import run_emulator  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "pacing.json"

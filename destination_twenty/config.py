@@ -26,9 +26,8 @@ MODES = (*STANDARD_OBJECTS, "custom")
 # Matched with fullmatch: `$` alone would let a trailing newline through (`people\n` → /rest/people%0A).
 CUSTOM_OBJECT_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9]*")
 # One source for every default and bound: the spec the user sees (spec.json, shipped in the package).
-_PROPERTIES: dict[str, dict[str, Any]] = orjson.loads(
-    pkgutil.get_data(__name__.rpartition(".")[0], "spec.json")
-)["connectionSpecification"]["properties"]
+_SPEC: dict[str, Any] = orjson.loads(pkgutil.get_data(__name__.rpartition(".")[0], "spec.json") or b"{}")
+_PROPERTIES: dict[str, dict[str, Any]] = _SPEC["connectionSpecification"]["properties"]
 DEFAULTS: dict[str, Any] = {k: v["default"] for k, v in _PROPERTIES.items() if "default" in v}
 DEFAULT_API_URL: str = DEFAULTS["api_url"]
 # Twenty's API keys are JWTs (header.payload.signature, a few hundred characters). Anything much shorter is a
@@ -39,6 +38,12 @@ MAX_REQUESTS_PER_MINUTE: int = _PROPERTIES["requests_per_minute"]["maximum"]
 
 
 IF_NOT_FOUND = ("reject", "leave_unset")
+
+
+def spec() -> dict[str, Any]:
+    """The connector specification, as shipped in the package (spec.json), read once with the defaults."""
+    # connectionSpecification first, as the CDK's serializer prints it.
+    return {"connectionSpecification": _SPEC.get("connectionSpecification"), **_SPEC}
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from destination_twenty.client import TwentyClient
 from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import RequestCancelled, TransientAPIError
+from destination_twenty.twenty.client import TwentyClient
 from integration_tests.conftest import catalog_for, config_for, live, record, run_connector, state
 
 GAP = 0.5  # seconds between two bytes: far below every read timeout used here, so only a total deadline helps

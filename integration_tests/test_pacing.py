@@ -79,9 +79,9 @@ def test_a_stopping_sync_does_not_retry_a_throttled_call_and_counts_nothing_for_
 
     import pytest
 
-    from destination_twenty.client import TwentyClient
     from destination_twenty.config import TwentyConfig
     from destination_twenty.errors import RequestCancelled
+    from destination_twenty.twenty.client import TwentyClient
 
     people = [{"emails": {"primaryEmail": f"w{n}@wind.example"}} for n in range(3)]
     with run_emulator("--rate-limit", "off", "--faults", "429@1;2;3", api_key=API_KEY) as emu:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from destination_twenty.schema import find_object
+from destination_twenty.mapping.schema import find_object
 
 CASES = Path(__file__).resolve().parents[2] / "shared" / "twenty-conformance" / "cases.jsonl"
 

@@ -1,6 +1,6 @@
 """Pure helpers of the batch sender: which writes Twenty would wipe, and the lookup filters built for them."""
 
-from destination_twenty.batch import Item, _is_partial, _lookup_filters
+from destination_twenty.write.batch import Item, _is_partial, _lookup_filters
 
 
 def item(payload, keys=()):

@@ -12,9 +12,9 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from destination_twenty.client import TwentyClient, _rate_limit_hint
 from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import RequestCancelled, TransientAPIError
+from destination_twenty.twenty.client import TwentyClient, _rate_limit_hint
 
 
 def answer(status: int = 429, headers: dict | None = None, body: object = None) -> requests.Response:

@@ -4,10 +4,10 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from destination_twenty.coercion import iso_date_time, parse_moment
 from destination_twenty.config import ColumnMap
-from destination_twenty.mapping import Mapper
-from destination_twenty.schema import FieldInfo, ObjectSchema
+from destination_twenty.mapping.coercion import iso_date_time, parse_moment
+from destination_twenty.mapping.mapper import Mapper
+from destination_twenty.mapping.schema import FieldInfo, ObjectSchema
 
 MOMENTS = st.datetimes(
     min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(timezone.utc)

@@ -1,8 +1,8 @@
 import pytest
 
-from destination_twenty.columns import check_columns, column_reader
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError
+from destination_twenty.mapping.columns import check_columns, column_reader
 
 USER = {
     "id": 7,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from destination_twenty.destination import _check_retry_seconds, check_catalog
+from destination_twenty.airbyte.commands import _check_retry_seconds, check_catalog
 from destination_twenty.errors import ConfigError
 
 

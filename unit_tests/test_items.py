@@ -1,8 +1,8 @@
 """Building items: the ids the connector chooses for records it creates."""
 
 from destination_twenty.config import TwentyConfig
-from destination_twenty.items import Item, ItemBuilder, Rejection
-from destination_twenty.mapping import Mapper
+from destination_twenty.mapping.mapper import Mapper
+from destination_twenty.write.items import Item, ItemBuilder, Rejection
 
 
 def builder(upsert=False, primary_keys=None):

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from destination_twenty.keys import normalize_url, normalize_url_strict, unique_keys
+from destination_twenty.mapping.keys import normalize_url, normalize_url_strict, unique_keys
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ from hypothesis import strategies as st
 
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError, RecordRejected
-from destination_twenty.keys import normalize_url, unique_keys
-from destination_twenty.mapping import Mapper
-from destination_twenty.schema import FieldInfo, ObjectSchema
+from destination_twenty.mapping.keys import normalize_url, unique_keys
+from destination_twenty.mapping.mapper import Mapper
+from destination_twenty.mapping.schema import FieldInfo, ObjectSchema
 
 ADA_ID = "123e4567-e89b-42d3-a456-426614174000"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from destination_twenty.pacer import Pacer, RateLimitHint
+from destination_twenty.twenty.pacer import Pacer, RateLimitHint
 
 
 class FakeClock:

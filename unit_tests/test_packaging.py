@@ -33,7 +33,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT_NAME = "destination-twenty"
-SCRIPT_TARGET = "destination_twenty.run:run"
+SCRIPT_TARGET = "destination_twenty.airbyte.cli:run"
 PACKAGE = "destination_twenty"
 SYNC_SPEC_HINT = "Run `cp destination_twenty/spec.json spec.json` to resync the top-level copy."
 
@@ -531,7 +531,7 @@ def test_image_install_builds_from_the_copied_files_only(
     with zipfile.ZipFile(wheels[0]) as wheel:
         names = wheel.namelist()
         assert f"{PACKAGE}/spec.json" in names
-        assert f"{PACKAGE}/run.py" in names
+        assert f"{PACKAGE}/airbyte/cli.py" in names
         assert json.loads(wheel.read(f"{PACKAGE}/spec.json")) == _read_json(ROOT / PACKAGE / "spec.json")
         entry_points = wheel.read(
             next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
@@ -587,8 +587,11 @@ print(",".join(sorted(sys.modules)))
 @pytest.mark.parametrize(
     "module, absent",
     [
-        ("destination_twenty.run", {"airbyte_cdk", "requests", "jsonschema", "destination_twenty.writer"}),
-        ("destination_twenty.destination", {"airbyte_cdk", "pydantic", "jsonschema"}),
+        (
+            "destination_twenty.airbyte.cli",
+            {"airbyte_cdk", "requests", "jsonschema", "destination_twenty.write.writer"},
+        ),
+        ("destination_twenty.airbyte.commands", {"airbyte_cdk", "pydantic", "jsonschema"}),
     ],
 )
 def test_start_up_imports_only_what_the_command_needs(module: str, absent: set[str]) -> None:

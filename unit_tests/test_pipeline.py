@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from destination_twenty.pipeline import TICK, Pipeline
+from destination_twenty.write.pipeline import TICK, Pipeline
 
 
 def drain(values):

@@ -3,7 +3,7 @@
 import io
 import json
 
-from destination_twenty import protocol
+from destination_twenty.airbyte import protocol
 
 
 def lines(*messages):

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from destination_twenty.schema import (
+from destination_twenty.mapping.schema import (
     COMPOSITE_SUBFIELDS,
     FieldInfo,
     ObjectSchema,

@@ -1,6 +1,6 @@
 """The tally: per-stream totals for the summary, and counts since each stream's last STATE."""
 
-from destination_twenty.tally import Counts, Tally
+from destination_twenty.write.tally import Counts, Tally
 
 
 def counts(**per_kind):

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from destination_twenty.errors import ConfigError, RecordRejected
-from destination_twenty.transforms import (
+from destination_twenty.mapping.transforms import (
     TRANSFORM_NAMES,
     compile_transforms,
     text_form,
@@ -311,7 +311,7 @@ def test_the_spec_form_accepts_exactly_the_transforms_the_connector_compiles():
     from pathlib import Path
 
     from destination_twenty.errors import ConfigError
-    from destination_twenty.transforms import compile_transforms
+    from destination_twenty.mapping.transforms import compile_transforms
 
     spec = json.loads((Path(__file__).resolve().parents[1] / "spec.json").read_text())
     item = spec["connectionSpecification"]["properties"]["column_mapping"]["items"]["properties"][

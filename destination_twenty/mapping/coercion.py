@@ -17,10 +17,10 @@ from typing import Any
 import phonenumbers
 
 from destination_twenty.errors import RecordRejected
-from destination_twenty.keys import normalize_email, normalize_url_strict
-from destination_twenty.schema import COMPOSITE_SUBFIELDS, FieldInfo
-from destination_twenty.transforms import describe_value as _describe
-from destination_twenty.transforms import text_form, to_decimal, to_micros, yesno_to_bool
+from destination_twenty.mapping.keys import normalize_email, normalize_url_strict
+from destination_twenty.mapping.schema import COMPOSITE_SUBFIELDS, FieldInfo
+from destination_twenty.mapping.transforms import describe_value as _describe
+from destination_twenty.mapping.transforms import text_form, to_decimal, to_micros, yesno_to_bool
 
 Convert = Callable[[Any], Any]
 

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from destination_twenty.client import TwentyClient
 from destination_twenty.errors import ConfigError
-from destination_twenty.schema import ObjectSchema
+from destination_twenty.mapping.schema import ObjectSchema
+from destination_twenty.twenty.client import TwentyClient
 
 NEITHER = (
     "This Twenty server's REST batch create ignores upsert (as Twenty v1.3 and earlier do), and its GraphQL API "

@@ -16,11 +16,8 @@ from typing import Any
 
 import orjson
 
-from destination_twenty import protocol, relations
-from destination_twenty.capabilities import detect
-from destination_twenty.client import TwentyClient
-from destination_twenty.columns import check_columns
-from destination_twenty.config import TwentyConfig
+from destination_twenty.airbyte import protocol
+from destination_twenty.config import TwentyConfig, spec
 from destination_twenty.errors import (
     AuthenticationError,
     ConfigError,
@@ -28,10 +25,14 @@ from destination_twenty.errors import (
     TwentyAPIError,
     TwentyDestinationError,
 )
-from destination_twenty.items import matching_rule
-from destination_twenty.mapping import Mapper
-from destination_twenty.schema import ObjectSchema, find_object, object_names
-from destination_twenty.writer import SyncFailed, Writer
+from destination_twenty.mapping import relations
+from destination_twenty.mapping.columns import check_columns
+from destination_twenty.mapping.mapper import Mapper
+from destination_twenty.mapping.schema import ObjectSchema, find_object, object_names
+from destination_twenty.twenty.capabilities import detect
+from destination_twenty.twenty.client import TwentyClient
+from destination_twenty.write.items import matching_rule
+from destination_twenty.write.writer import SyncFailed, Writer
 
 logger = logging.getLogger("airbyte")
 
@@ -116,12 +117,6 @@ class DestinationTwenty:
         finally:
             client.close()
 
-    def run(self, args: list[str]) -> None:
-        from destination_twenty.run import parse_args, setup_logging
-
-        setup_logging()
-        self.run_command(parse_args(args))
-
     def run_command(self, parsed: argparse.Namespace) -> None:
         """check or write; every failure ends as one clean ERROR trace and exit 1, never a traceback."""
         try:
@@ -169,8 +164,6 @@ def spec_problem(config: Mapping[str, Any]) -> str | None:
     """What check's validation of the config against the spec's JSON schema finds (as the CDK's check did), or
     None. jsonschema is imported here only: write validates with config.py alone."""
     import jsonschema
-
-    from destination_twenty.run import spec
 
     try:
         jsonschema.validate(instance=config, schema=spec()["connectionSpecification"])

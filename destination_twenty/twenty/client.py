@@ -24,7 +24,6 @@ import orjson
 import requests
 
 from destination_twenty.config import TwentyConfig
-from destination_twenty.deadlines import Watchdog, WatchedAdapter, watching
 from destination_twenty.errors import (
     AuthenticationError,
     DataError,
@@ -33,7 +32,8 @@ from destination_twenty.errors import (
     TransientAPIError,
     TwentyAPIError,
 )
-from destination_twenty.pacer import Pacer, RateLimitHint
+from destination_twenty.twenty.deadlines import Watchdog, WatchedAdapter, watching
+from destination_twenty.twenty.pacer import Pacer, RateLimitHint
 
 USER_AGENT = "airbyte-destination-twenty/0.1"
 

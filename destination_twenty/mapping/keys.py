@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from destination_twenty.schema import ObjectSchema
-from destination_twenty.transforms import text_form
+from destination_twenty.mapping.schema import ObjectSchema
+from destination_twenty.mapping.transforms import text_form
 
 # Upsert keys used when the object's metadata is unknown (reference §3.3).
 DEFAULT_UNIQUE_PATHS = ("id", "emails.primaryEmail", "domainName.primaryLinkUrl")

@@ -17,19 +17,19 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from destination_twenty import protocol
-from destination_twenty.batch import BatchResult, BatchSender
-from destination_twenty.client import TwentyClient
+from destination_twenty.airbyte import protocol
 from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import ConfigError
-from destination_twenty.items import MAX_REQUEST_BYTES, Item, ItemBuilder, Rejection
-from destination_twenty.mapping import Mapper
-from destination_twenty.pipeline import TICK, Pipeline
-from destination_twenty.rejected import RejectedFile
-from destination_twenty.relations import Plan
-from destination_twenty.schema import ObjectSchema
-from destination_twenty.tally import Tally
-from destination_twenty.transforms import shorten
+from destination_twenty.mapping.mapper import Mapper
+from destination_twenty.mapping.relations import Plan
+from destination_twenty.mapping.schema import ObjectSchema
+from destination_twenty.mapping.transforms import shorten
+from destination_twenty.twenty.client import TwentyClient
+from destination_twenty.write.batch import BatchResult, BatchSender
+from destination_twenty.write.items import MAX_REQUEST_BYTES, Item, ItemBuilder, Rejection
+from destination_twenty.write.pipeline import TICK, Pipeline
+from destination_twenty.write.rejected import RejectedFile
+from destination_twenty.write.tally import Tally
 
 PROGRESS_EVERY_SECONDS = 10.0
 DRY_RUN_REASONS_SHOWN = 5  # per stream, in the dry run's summary

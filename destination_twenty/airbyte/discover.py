@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 
-from destination_twenty import protocol
-from destination_twenty.schema import COMPOSITE_SUBFIELDS, ObjectSchema, find_object
+from destination_twenty.airbyte import protocol
+from destination_twenty.mapping.schema import COMPOSITE_SUBFIELDS, ObjectSchema, find_object
 
 SYNC_MODES = (
     "append",
@@ -112,9 +112,9 @@ def main(args: Sequence[str]) -> int:
     """`destination-twenty discover --config C`: one DESTINATION_CATALOG message, or one ERROR trace and exit 1."""
     import argparse
 
-    from destination_twenty.client import TwentyClient
     from destination_twenty.config import TwentyConfig
     from destination_twenty.errors import AuthenticationError, ConfigError, TwentyDestinationError
+    from destination_twenty.twenty.client import TwentyClient
 
     parser = argparse.ArgumentParser(prog="destination-twenty discover")
     parser.add_argument("--config", required=True)

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from destination_twenty.coercion import (
+from destination_twenty.config import ColumnMap
+from destination_twenty.errors import ConfigError, RecordRejected
+from destination_twenty.mapping.coercion import (
     EMPTY_CONTAINERS,
     PHONE_SUBFIELDS,
     Convert,
@@ -21,14 +23,12 @@ from destination_twenty.coercion import (
     schemaless_value,
     subfield_coercer,
 )
-from destination_twenty.columns import Reader, column_reader
-from destination_twenty.config import ColumnMap
-from destination_twenty.errors import ConfigError, RecordRejected
+from destination_twenty.mapping.columns import Reader, column_reader
 
 # Re-exported so that code written against the unsplit module (a branch merged later) still imports.
-from destination_twenty.keys import normalize_url, unique_keys  # noqa: F401
-from destination_twenty.schema import COMPOSITE_SUBFIELDS, ObjectSchema, UnknownField
-from destination_twenty.transforms import compile_transforms, describe_value, shorten
+from destination_twenty.mapping.keys import normalize_url, unique_keys  # noqa: F401
+from destination_twenty.mapping.schema import COMPOSITE_SUBFIELDS, ObjectSchema, UnknownField
+from destination_twenty.mapping.transforms import compile_transforms, describe_value, shorten
 
 _IGNORED_PREFIXES = ("_airbyte_", "_ab_")
 _VALUE_ERRORS = (ValueError, TypeError, ArithmeticError)

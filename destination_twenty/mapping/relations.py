@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import Any
 
-from destination_twenty.columns import column_reader, dig
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError
-from destination_twenty.keys import alone_filter, fits_in_a_list, normalize_email, normalize_url
-from destination_twenty.schema import ObjectSchema, UnknownField, find_object
-from destination_twenty.transforms import compile_transforms, text_form
+from destination_twenty.mapping.columns import column_reader, dig
+from destination_twenty.mapping.keys import alone_filter, fits_in_a_list, normalize_email, normalize_url
+from destination_twenty.mapping.schema import ObjectSchema, UnknownField, find_object
+from destination_twenty.mapping.transforms import compile_transforms, text_form
 
 TARGETS_PREFIX = "targets."
 TARGET_ID_NAMESPACE = uuid.UUID("0b7f3c2a-5d8e-4f1a-9c6b-2e4d8a1f7c35")

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import pkgutil
 import sys
-from typing import Any
 
-import orjson
-
-from destination_twenty import protocol
+from destination_twenty.airbyte import protocol
+from destination_twenty.config import spec
 
 
 def parse_args(args: list[str]) -> argparse.Namespace:
@@ -43,13 +40,6 @@ def parse_args(args: list[str]) -> argparse.Namespace:
     return parsed
 
 
-def spec() -> dict[str, Any]:
-    """The connector specification, as shipped in the package (spec.json)."""
-    raw = orjson.loads(pkgutil.get_data("destination_twenty", "spec.json") or b"{}")
-    # connectionSpecification first, as the CDK's serializer prints it.
-    return {"connectionSpecification": raw.get("connectionSpecification"), **raw}
-
-
 def setup_logging() -> None:
     """Python logging goes to stdout as Airbyte LOG messages, the key masked; the connector logs as `airbyte`."""
     root = logging.getLogger()
@@ -63,7 +53,7 @@ def run() -> None:
     args = sys.argv[1:]
     if args[:1] == ["discover"]:  # not a CDK command: the CDK has no destination discover
         setup_logging()
-        from destination_twenty.discover import main
+        from destination_twenty.airbyte.discover import main
 
         sys.exit(main(args[1:]))
     parsed = parse_args(args)
@@ -71,6 +61,8 @@ def run() -> None:
     if parsed.command == "spec":
         protocol.emit({"type": "SPEC", "spec": spec()})
         return
-    from destination_twenty.destination import DestinationTwenty  # only check and write need the connector
+    from destination_twenty.airbyte.commands import (
+        DestinationTwenty,  # only check and write need the connector
+    )
 
     DestinationTwenty().run_command(parsed)
