@@ -49,6 +49,11 @@ class TwentyVersion:
     max_batch: int = 200
     default_page: int = 60
     max_page: int = 200
+    # A cursor (starting_after / ending_before) works with an order on a composite sub-field (name.firstName).
+    # Upstream main of January 2026 answers 400 'Invalid cursor' (the cursor carries every sub-field, the order
+    # one: engine/api/utils/build-cursor-composite-field-where-condition.utils.ts); the v2 line merges them
+    # (validate-and-get-order-by.utils.ts, validateAndGetOrderByForCompositeField) and pages (recorded).
+    composite_cursor: bool = False
 
 
 VERSIONS = {
