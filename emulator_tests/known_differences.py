@@ -10,7 +10,7 @@ from __future__ import annotations
 # Replayed against --twenty-version v1.3 (conformance/recorded/v1.3.jsonl, da560afb).
 V1_3_GROUPS: list[tuple[str, list[str]]] = [
     (
-        "Record shape: v1.3 records have no updatedBy (opportunities no ownerId), empty composite arrays read back as null, and keys come in another order; the v1.3 mode serves today's record fields",
+        "Record shape: v1.3 records have no updatedBy (opportunities no ownerId), and empty composite arrays read back as null; the v1.3 mode serves today's record fields",
         [
             "address_subfields",
             "batch_61_companies",
