@@ -303,12 +303,20 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="with --only: replace (or add) those cases in the existing recording, keeping the others",
     )
+    parser.add_argument(
+        "--pace",
+        type=float,
+        help="seconds between limited calls instead of the line's (0 for a local emulator)",
+    )
     parser.add_argument("--max-requests", type=int, default=2500)
     parser.add_argument("--deadline", type=float, default=1800, help="seconds for the whole run")
     args = parser.parse_args(argv)
 
     key = args.key_file.expanduser().read_text().strip()
-    recorder = Recorder(args.url, key, LINES[args.line], args.max_requests, args.deadline)
+    line = LINES[args.line]
+    if args.pace is not None:
+        line = Line(line.paced, interval=args.pace, refill_wait=line.refill_wait)
+    recorder = Recorder(args.url, key, line, args.max_requests, args.deadline)
     cases = read_cases(CORPUS) + read_cases(EXTRA_CASES)
     if args.only:
         cases = [c for c in cases if c["case"] in set(args.only)]
