@@ -12,21 +12,20 @@ from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError, RecordRejected
 from destination_twenty.mapping.coercion import (
     EMPTY_CONTAINERS,
-    PHONE_SUBFIELDS,
     Convert,
     chain,
     field_coercer,
     link_url,
     micros,
-    normalize_phones,
     reject,
     schemaless_value,
     subfield_coercer,
 )
 from destination_twenty.mapping.columns import Reader, column_reader
+from destination_twenty.mapping.keys import normalize_url, unique_keys  # noqa: F401
 
 # Re-exported so that code written against the unsplit module (a branch merged later) still imports.
-from destination_twenty.mapping.keys import normalize_url, unique_keys  # noqa: F401
+from destination_twenty.mapping.phones import PHONE_SUBFIELDS, normalize_phones
 from destination_twenty.mapping.schema import COMPOSITE_SUBFIELDS, ObjectSchema, UnknownField
 from destination_twenty.mapping.transforms import compile_transforms, describe_value, shorten
 
