@@ -17,7 +17,8 @@ from destination_twenty.config import spec
 
 
 def parse_args(args: list[str]) -> argparse.Namespace:
-    """The CDK Destination's command line: spec, check --config, write --config --catalog."""
+    """The CDK Destination's command line (spec, check --config, write --config --catalog) and discover --config,
+    which the CDK's destinations lack."""
     main_parser = argparse.ArgumentParser()
     subparsers = main_parser.add_subparsers(title="commands", dest="command")
     subparsers.add_parser("spec", help="outputs the json configuration specification")
@@ -34,9 +35,13 @@ def parse_args(args: list[str]) -> argparse.Namespace:
     write_required.add_argument(
         "--catalog", type=str, required=True, help="path to the configured catalog JSON file"
     )
+    discover_parser = subparsers.add_parser("discover", help="outputs the workspace as a DESTINATION_CATALOG")
+    discover_parser.add_argument(
+        "--config", type=str, required=True, help="path to the JSON configuration file"
+    )
     parsed = main_parser.parse_args(args)
     if not parsed.command:
-        main_parser.error("no command given: use spec, check or write")
+        main_parser.error("no command given: use spec, check, discover or write")
     return parsed
 
 
@@ -51,18 +56,13 @@ def setup_logging() -> None:
 
 def run() -> None:
     args = sys.argv[1:]
-    if args[:1] == ["discover"]:  # not a CDK command: the CDK has no destination discover
-        setup_logging()
-        from destination_twenty.airbyte.discover import main
-
-        sys.exit(main(args[1:]))
     parsed = parse_args(args)
     setup_logging()
     if parsed.command == "spec":
         protocol.emit({"type": "SPEC", "spec": spec()})
         return
     from destination_twenty.airbyte.commands import (
-        DestinationTwenty,  # only check and write need the connector
+        DestinationTwenty,  # only check, discover and write need the connector
     )
 
     DestinationTwenty().run_command(parsed)

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from destination_twenty.airbyte import protocol
+from destination_twenty.airbyte.discover import destination_catalog
 from destination_twenty.config import TwentyConfig, spec
 from destination_twenty.errors import (
     AuthenticationError,
@@ -117,8 +118,18 @@ class DestinationTwenty:
         finally:
             client.close()
 
+    def discover(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The DESTINATION_CATALOG message: what this workspace can receive."""
+        client = TwentyClient(
+            TwentyConfig.from_mapping(config), retry_seconds=30.0, timeout=(5.0, 30.0), per_minute=600
+        )
+        try:
+            return destination_catalog(client.metadata_objects())
+        finally:
+            client.close()
+
     def run_command(self, parsed: argparse.Namespace) -> None:
-        """check or write; every failure ends as one clean ERROR trace and exit 1, never a traceback."""
+        """check, discover or write; every failure ends as one clean ERROR trace and exit 1, never a traceback."""
         try:
             raw = _readable_json(parsed.config, "config")
             # Mask the key in every line we print from here on, even where a message quotes a config value
@@ -137,6 +148,8 @@ class DestinationTwenty:
                     protocol.emit(protocol.connection_status(False, f"Config validation error: {problem}"))
                     return
                 protocol.emit(self.check(raw))
+            elif parsed.command == "discover":
+                protocol.emit(self.discover(raw))
             else:
                 catalog = _readable_catalog(parsed.catalog)
                 logger.info("Begin writing to the destination...")
