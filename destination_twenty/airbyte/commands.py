@@ -151,7 +151,7 @@ class DestinationTwenty:
             elif parsed.command == "discover":
                 protocol.emit(self.discover(raw))
             else:
-                catalog = _readable_catalog(parsed.catalog)
+                catalog = _readable_json(parsed.catalog, "configured catalog")
                 logger.info("Begin writing to the destination...")
                 # Bytes, not text: a line that is not UTF-8 becomes that record's rejection, not a crash.
                 messages = protocol.read_messages(sys.stdin.buffer)
@@ -316,6 +316,8 @@ def _describe(exc: Exception) -> str:
 
 
 def _readable_json(path: str, what: str) -> dict[str, Any]:
+    """The config or the configured catalog: one JSON object, or a ConfigError naming the file and the kind of
+    failure (never its text: the config holds the key)."""
     try:
         with open(path, "rb") as f:
             value = orjson.loads(f.read())
@@ -324,17 +326,6 @@ def _readable_json(path: str, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"The {what} file {path} must hold a JSON object.")
     return value
-
-
-def _readable_catalog(path: str) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as f:
-            catalog = orjson.loads(f.read())
-    except (OSError, ValueError, TypeError) as exc:
-        raise ConfigError(f"The configured catalog cannot be read: {type(exc).__name__}: {exc}") from None
-    if not isinstance(catalog, dict):
-        raise ConfigError("The configured catalog is not a valid Airbyte catalog: it must be a JSON object.")
-    return catalog
 
 
 def _fail(message: str, failure_type: str) -> None:
