@@ -71,8 +71,11 @@ def _object_schema(schema: ObjectSchema, objects: Sequence[Mapping[str, Any]]) -
         if info is None:
             continue
         properties[name] = _field_schema(info.type, info.options)
+    joins = schema.join_columns
+    for name in schema.untargeted:  # the server did not say what it points to: only a raw id can be mapped
+        properties[joins[name]] = {"type": "string", "format": "uuid", "description": f"id for {name}"}
     for name, (target, _) in schema.many_to_one.items():
-        properties[f"{name}Id"] = {"type": "string", "format": "uuid", "description": f"id of a {target}"}
+        properties[joins[name]] = {"type": "string", "format": "uuid", "description": f"id of a {target}"}
         target_schema = find_object(objects, target)
         lookup: dict[str, Any] = {"id": {"type": "string", "format": "uuid"}}
         for path in target_schema.unique_paths if target_schema else ():
@@ -115,6 +118,7 @@ def main(args: Sequence[str]) -> int:
     from destination_twenty.config import TwentyConfig
     from destination_twenty.errors import AuthenticationError, ConfigError, TwentyDestinationError
     from destination_twenty.twenty.client import TwentyClient
+    from destination_twenty.twenty.metadata import read_workspace
 
     parser = argparse.ArgumentParser(prog="destination-twenty discover")
     parser.add_argument("--config", required=True)
@@ -132,7 +136,7 @@ def main(args: Sequence[str]) -> int:
         config = TwentyConfig.from_mapping(raw)
         client = TwentyClient(config, retry_seconds=30.0, timeout=(5.0, 30.0), per_minute=600)
         try:
-            objects = client.metadata_objects()
+            objects = read_workspace(client).objects  # relation targets included, on every line
         finally:
             client.close()
     except (ConfigError, AuthenticationError) as exc:
