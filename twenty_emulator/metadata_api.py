@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import json
 
-from .errors import bad_request
+from .errors import ApiError, bad_request
 from .graphql import GraphQLError, Operation, Selection, _Parser, _substitute
 from .schema import ObjectMeta, Workspace
 
@@ -39,8 +39,13 @@ def paged_by_id(items: list[dict], query: dict) -> dict:
             limit = float(raw_limit)
         except ValueError:
             limit = float("nan")
-        if limit != limit or limit < 0:
-            raise bad_request(f"limit '{raw_limit}' is invalid. Should be an integer")
+        if limit != limit or limit < 0:  # as seen: a RestInputRequestParserException, error "Error"
+            raise ApiError(
+                400,
+                "Error",
+                f"limit '{raw_limit}' is invalid. Should be an integer",
+                extra={"code": "INVALID_LIMIT_QUERY_PARAM"},
+            )
         limit = int(min(limit, REST_MAX_LIMIT))
     after, before = query.get("starting_after"), query.get("ending_before")
     if after and before:
@@ -102,6 +107,10 @@ class MetadataGraphQL:
             variables = {**operation.defaults, **variables}
             data = {sel.key: self._root(sel, variables) for sel in operation.selections}
         except GraphQLError as exc:
+            if exc.code == "GRAPHQL_VALIDATION_FAILED":
+                # As seen on the v2 server: a validation error carries its message (and locations, not
+                # modelled), no extensions and no data.
+                return exc.status, {"errors": [{"message": exc.message}]}
             return exc.status, {"errors": [exc.entry()]}
         return 200, {"data": data}
 

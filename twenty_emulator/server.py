@@ -431,10 +431,20 @@ class Handler(BaseHTTPRequestHandler):
         record query runners only (common-base-query-runner.service.ts throttleQueryExecution)."""
         try:
             self._authenticate()
-        except ApiError as exc:
-            code = "UNAUTHENTICATED" if exc.status == 401 else "FORBIDDEN"
-            message = exc.body()["messages"][0]
-            return 200, {"errors": [{"message": message, "extensions": {"code": code}}]}, None
+        except ApiError:
+            # As seen on the v2 server, for any wrong token (the REST API says "No payload" for a non-JWT).
+            error = {
+                "message": "Token invalid.",
+                "extensions": {
+                    "userFriendlyMessage": {
+                        "id": "z+7x/s",
+                        "message": "You must be authenticated to perform this action.",
+                    },
+                    "subCode": "UNAUTHENTICATED",
+                    "code": "UNAUTHENTICATED",
+                },
+            }
+            return 200, {"errors": [error]}, None
         with self.emulator.store.lock:
             status, payload = self.emulator.metadata_graphql.execute(raw)
         return status, payload, None
