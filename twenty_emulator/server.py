@@ -23,6 +23,7 @@ from .errors import ApiError, bad_request
 from .faults import FaultInjector
 from .filters import encode_cursor, parse_list_query
 from .graphql import GraphQL
+from .metadata_api import MetadataGraphQL, paged_by_id
 from .records import Records
 from .schema import Workspace
 from .store import Store
@@ -103,6 +104,7 @@ class Emulator:
             self.workspace, self.store, self.config.api_key_name, self.max_batch, self.version
         )
         self.graphql = GraphQL(self.workspace, self.records)
+        self.metadata_graphql = MetadataGraphQL(self.workspace)
         for obj in self.workspace.objects.values():
             self.store.ensure_table(obj)
         # A --db file keeps its standard-object records across restarts; in memory every start is empty.
@@ -239,7 +241,12 @@ class Handler(BaseHTTPRequestHandler):
             "fault": None,
         }
         # A version that serves /graphql numbers and spoils it like /rest/ (a proxy does not tell them apart).
-        is_rest = path == "/rest" or path.startswith("/rest/") or (path == "/graphql" and emu.version.graphql)
+        is_rest = (
+            path == "/rest"
+            or path.startswith("/rest/")
+            or (path == "/graphql" and emu.version.graphql)
+            or (path == "/metadata" and emu.version.metadata_graphql)
+        )
         if path.startswith("/_emulator/"):
             self._inspection(method, path, query)
             return
@@ -378,6 +385,8 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"status": "ok", "info": {}, "error": {}, "details": {}}, None
         if path == "/graphql" and method == "POST" and self.emulator.version.graphql:
             return self._graphql(raw, entry)
+        if path == "/metadata" and method == "POST" and self.emulator.version.metadata_graphql:
+            return self._metadata_graphql(raw)
         if not (path == "/rest" or path.startswith("/rest/")):
             return 404, {"statusCode": 404, "message": f"Cannot {method} {path}", "error": "Not Found"}, None
 
@@ -415,6 +424,29 @@ class Handler(BaseHTTPRequestHandler):
             return 200, self._graphql_rate_limited(refused), None
         status, payload, records = self.emulator.graphql.execute(raw)
         entry["records"] = records
+        return status, payload, None
+
+    def _metadata_graphql(self, raw: bytes):
+        """POST /metadata (v2): the GraphQL metadata API. Not throttled: the v2 line's throttler runs in the
+        record query runners only (common-base-query-runner.service.ts throttleQueryExecution)."""
+        try:
+            self._authenticate()
+        except ApiError:
+            # As seen on the v2 server, for any wrong token (the REST API says "No payload" for a non-JWT).
+            error = {
+                "message": "Token invalid.",
+                "extensions": {
+                    "userFriendlyMessage": {
+                        "id": "z+7x/s",
+                        "message": "You must be authenticated to perform this action.",
+                    },
+                    "subCode": "UNAUTHENTICATED",
+                    "code": "UNAUTHENTICATED",
+                },
+            }
+            return 200, {"errors": [error]}, None
+        with self.emulator.store.lock:
+            status, payload = self.emulator.metadata_graphql.execute(raw)
         return status, payload, None
 
     def _authenticate(self) -> None:
@@ -538,7 +570,7 @@ class Handler(BaseHTTPRequestHandler):
     def _metadata(self, method: str, segments: list[str], body, raw_query: str, path: str):
         emu = self.emulator
         ws = emu.workspace
-        if raw_query:
+        if raw_query and not (emu.version.paged_metadata and method == "GET" and len(segments) == 1):
             # Upstream reads the query string as part of the metadata path, so any query is a bad path.
             raise bad_request(
                 f"Query path '{path}?{raw_query}' invalid. Valid examples: /rest/metadata/fields "
@@ -561,6 +593,8 @@ class Handler(BaseHTTPRequestHandler):
                 if match is None:
                     raise ApiError(404, "NotFoundException", f"{kind[:-1].capitalize()} not found")
                 return 200, {"data": {kind[:-1]: match}}, None
+            if emu.version.paged_metadata:
+                return 200, paged_by_id(items, dict(parse_qsl(raw_query, keep_blank_values=True))), None
             page_info = {
                 "hasNextPage": False,
                 "startCursor": encode_cursor(items[0]["id"]) if items else None,

@@ -49,6 +49,15 @@ class TwentyVersion:
     max_batch: int = 200
     default_page: int = 60
     max_page: int = 200
+    # The REST metadata listing of the v2 line: `{"data": [objects], "pageInfo", "totalCount"}`, paged by id
+    # (60 by default, `?limit=` up to 200, `starting_after=` / `ending_before=`:
+    # engine/api/rest/metadata/utils/paginate-by-id-cursor.util.ts, object-metadata.controller.ts), fields with
+    # `isUnique` and `settings` and no `relation` (from-field-metadata-entity-to-field-metadata-dto.util.ts).
+    # Paths are files of the v2 snapshot (T3-Venture-Labs-Limited/myah-v4 at 88cf2a02, Twenty ≈ v2.19).
+    paged_metadata: bool = False
+    # POST /metadata, the GraphQL metadata API: `objects` and their `fields` with `relation` and
+    # `morphRelations` (field-metadata.resolver.ts), the only place the v2 line names a relation's target.
+    metadata_graphql: bool = False
 
 
 VERSIONS = {
@@ -70,6 +79,17 @@ VERSIONS = {
         max_batch=10_000,
         default_page=1000,
         max_page=10_000,
+    ),
+    # The v2 line as the real server built from the v2 snapshot answers (docs/emulator.md lists what was
+    # checked on it): REST upsert honoured, every record call throttled with no rate-limit headers (the
+    # throttler's HttpException body, as current), 200-record batches, MORPH note/task targets.
+    "v2": TwentyVersion(
+        "v2",
+        graphql=True,
+        rich_text_type="RICH_TEXT",
+        morph_targets=True,
+        paged_metadata=True,
+        metadata_graphql=True,
     ),
 }
 CURRENT = VERSIONS["current"]

@@ -32,6 +32,7 @@ from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.schema import ObjectSchema, find_object, object_names
 from destination_twenty.twenty.capabilities import detect
 from destination_twenty.twenty.client import TwentyClient
+from destination_twenty.twenty.metadata import read_workspace
 from destination_twenty.write.items import matching_rule
 from destination_twenty.write.writer import SyncFailed, Writer
 
@@ -63,7 +64,10 @@ class DestinationTwenty:
                 schema, warnings = prepared.schema, prepared.warnings
                 client.probe(twenty_config.object_path)
                 if schema is not None:
-                    warnings.append(detect(client, twenty_config.upsert, schema, prepared.objects).describe())
+                    found = detect(
+                        client, twenty_config.upsert, schema, prepared.objects, prepared.targets_from
+                    )
+                    warnings.append(found.describe())
                     # check has no catalog: it says the rule for each kind of stream; write says it per stream.
                     dedup = matching_rule(prepared.mapper, schema, twenty_config.upsert, "its key", True)
                     other = matching_rule(prepared.mapper, schema, twenty_config.upsert, "", False)
@@ -124,7 +128,9 @@ class DestinationTwenty:
             TwentyConfig.from_mapping(config), retry_seconds=30.0, timeout=(5.0, 30.0), per_minute=600
         )
         try:
-            return destination_catalog(client.metadata_objects())
+            return destination_catalog(
+                read_workspace(client).objects
+            )  # relation targets included, on every line
         finally:
             client.close()
 
@@ -194,6 +200,7 @@ class Prepared:
     warnings: list[str]  # lines for the log
     relations: relations.Plan  # the relations looked up by key (relations.py)
     objects: list[dict[str, Any]]  # the metadata API's objects (empty without the permission)
+    targets_from: str | None = None  # where relation targets came from (twenty/metadata.py)
 
 
 def prepare(config: TwentyConfig, client: TwentyClient) -> Prepared:
@@ -205,7 +212,9 @@ def prepare(config: TwentyConfig, client: TwentyClient) -> Prepared:
     mapper = Mapper(config.column_mapping, phone_country=config.default_phone_country)
     plural = config.object_path
     try:
-        objects = client.metadata_objects()
+        workspace = read_workspace(
+            client, lambda objects: relations.targets_wanted(config.column_mapping, plural, objects)
+        )
     except AuthenticationError as exc:
         # A key without the Data Model permission can still write records; prove it can read the object.
         try:
@@ -219,6 +228,7 @@ def prepare(config: TwentyConfig, client: TwentyClient) -> Prepared:
         return Prepared(
             None, mapper, [note, *mapper.warnings()], relations.plan(config.column_mapping, plural, None), []
         )
+    objects = workspace.objects
     schema = find_object(objects, plural)
     if schema is None:
         names = object_names(objects)
@@ -231,7 +241,14 @@ def prepare(config: TwentyConfig, client: TwentyClient) -> Prepared:
     problems = [*relation_plan.problems, *mapper.problems()]
     if problems:
         raise ConfigError("The column mapping does not fit Twenty's " + plural + ": " + " ".join(problems))
-    return Prepared(schema, mapper, [*mapper.warnings(), *relation_plan.notes], relation_plan, objects)
+    return Prepared(
+        schema,
+        mapper,
+        [*workspace.notes, *mapper.warnings(), *relation_plan.notes],
+        relation_plan,
+        objects,
+        workspace.targets_from,
+    )
 
 
 def check_catalog(catalog: Mapping[str, Any]) -> tuple[dict[str, list[list[str]]], set[str]]:

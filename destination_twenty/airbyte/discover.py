@@ -69,8 +69,11 @@ def _object_schema(schema: ObjectSchema, objects: Sequence[Mapping[str, Any]]) -
         if info is None:
             continue
         properties[name] = _field_schema(info.type, info.options)
+    joins = schema.join_columns
+    for name in schema.untargeted:  # the server did not say what it points to: only a raw id can be mapped
+        properties[joins[name]] = {"type": "string", "format": "uuid", "description": f"id for {name}"}
     for name, (target, _) in schema.many_to_one.items():
-        properties[f"{name}Id"] = {"type": "string", "format": "uuid", "description": f"id of a {target}"}
+        properties[joins[name]] = {"type": "string", "format": "uuid", "description": f"id of a {target}"}
         target_schema = find_object(objects, target)
         lookup: dict[str, Any] = {"id": {"type": "string", "format": "uuid"}}
         for path in target_schema.unique_paths if target_schema else ():

@@ -129,12 +129,46 @@ class TwentyClient:
     # --- the calls the connector makes -------------------------------------------------------------------
 
     def metadata_objects(self) -> list[dict[str, Any]]:
-        """Every object of the workspace with its fields (needs the API key's Data Model permission)."""
-        body = self._send("GET", "/metadata/objects")  # this route takes no query string
-        data = body.get("data")
-        objects = data.get("objects") if isinstance(data, dict) else data
-        if not isinstance(objects, list):
-            raise TwentyAPIError("Twenty's metadata answer has no list of objects.")
+        """Every object of the workspace with its fields (needs the API key's Data Model permission).
+
+        `{"data": {"objects": [...]}}` on older servers, `{"data": [...], "pageInfo", "totalCount"}` on the v2
+        line, which pages them (60 by default, by id: engine/api/rest/metadata/utils/paginate-by-id-cursor.util.ts).
+        The first read sends no query string, as older servers refuse any; only a server that said it has more
+        pages is asked for the next ones, 200 at a time."""
+        body = self._send("GET", "/metadata/objects")
+        objects = _metadata_objects(body)
+        for _page in range(100):  # bounded: 20,000 objects is far more than any workspace has
+            page = body.get("pageInfo") if isinstance(body.get("pageInfo"), dict) else {}
+            if not page.get("hasNextPage") or not page.get("endCursor"):
+                break
+            body = self._send(
+                "GET", "/metadata/objects", params={"limit": "200", "starting_after": str(page["endCursor"])}
+            )
+            objects.extend(_metadata_objects(body))
+        return objects
+
+    def metadata_relations(self) -> list[dict[str, Any]]:
+        """Every object's fields with their relation targets, from the GraphQL metadata API (`POST /metadata`):
+        the v2 line's REST listing gives relation fields only `settings`. One call for up to 1,000 objects of
+        1,000 fields each (the API's largest page: ObjectMetadataDTO and FieldMetadataDTO's QueryOptions)."""
+        objects: list[dict[str, Any]] = []
+        after = None
+        for _page in range(20):  # bounded
+            data = self.graphql("/metadata", _RELATIONS_QUERY, {"after": after})
+            connection = data.get("objects") if isinstance(data.get("objects"), dict) else {}
+            for edge in connection.get("edges") or ():
+                node = edge.get("node") if isinstance(edge, dict) else None
+                if isinstance(node, dict):
+                    fields = node.get("fields") if isinstance(node.get("fields"), dict) else {}
+                    edges = fields.get("edges") or ()
+                    rows = [
+                        e["node"] for e in edges if isinstance(e, dict) and isinstance(e.get("node"), dict)
+                    ]
+                    objects.append({**node, "fields": rows})
+            page = connection.get("pageInfo") if isinstance(connection.get("pageInfo"), dict) else {}
+            if not page.get("hasNextPage") or not page.get("endCursor"):
+                break
+            after = page["endCursor"]
         return objects
 
     def probe(self, plural: str) -> None:
@@ -221,35 +255,40 @@ class TwentyClient:
             f"mutation Upsert($data: [{kind}!]!) "
             f"{{ {field}(data: $data, upsert: true) {{ {' '.join(selection)} }} }}"
         )
+        rows = self.graphql("/graphql", query, {"data": list(records)}).get(field)
+        if not isinstance(rows, list):
+            raise TwentyAPIError("Twenty's answer to a GraphQL batch upsert has no list of records.")
+        return rows
+
+    def graphql(self, path: str, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """One GraphQL operation on `/graphql` (records) or `/metadata` (the data model): its `data`. A rate
+        limit (a 200 with an error) is retried within the budget; errors are DataError (or AuthenticationError)."""
+        where = f"POST {path}"
         deadline = time.monotonic() + self._retry_seconds
         for attempt in range(1, 1000):  # bounded by the retry budget below
-            body = self._send(
-                "POST", "/graphql", payload={"query": query, "variables": {"data": list(records)}}, root=True
-            )
+            body = self._send("POST", path, payload={"query": query, "variables": dict(variables)}, root=True)
             errors = body.get("errors")
             if not errors:
-                rows = (body.get("data") or {}).get(field)
-                if not isinstance(rows, list):
-                    raise TwentyAPIError("Twenty's answer to a GraphQL batch upsert has no list of records.")
-                return rows
+                data = body.get("data")
+                return data if isinstance(data, dict) else {}
             message = (
                 "; ".join(str(e.get("message")) for e in errors if isinstance(e, Mapping)) or "GraphQL error"
             )
             codes = {str((e.get("extensions") or {}).get("code")) for e in errors if isinstance(e, Mapping)}
             # A rate limit comes back as a 200 with an error: RATE_LIMITED (v1.20+) or "Limit reached" (v1.3).
             if "RATE_LIMITED" in codes or "limit reached" in message.lower():
-                self._raise_if_winding_down("POST /graphql")
+                self._raise_if_winding_down(where)
                 delay = _backoff(attempt)
                 if time.monotonic() + delay > deadline:
-                    raise TransientAPIError(f"POST /graphql: rate-limited past the retry budget ({message})")
+                    raise TransientAPIError(f"{where}: rate-limited past the retry budget ({message})")
                 self.pacer.rate_limited(None, RateLimitHint(retry_after=delay))
                 if self._stopping.wait(delay):
-                    self._raise_if_stopped("POST /graphql")
+                    self._raise_if_stopped(where)
                 continue
             if codes & {"UNAUTHENTICATED", "FORBIDDEN"}:
                 raise AuthenticationError(f"Twenty refused the API key over GraphQL: {message}")
             raise DataError(message, status=200, code=next(iter(codes), None))
-        raise TransientAPIError("POST /graphql: no answer within the retry budget")
+        raise TransientAPIError(f"{where}: no answer within the retry budget")
 
     # --- one request, paced and retried ------------------------------------------------------------------
 
@@ -447,6 +486,24 @@ def _error_text(response: requests.Response) -> tuple[str, str | None]:
         message = str(body.get("message") or body.get("error") or f"HTTP {response.status_code}")
     code = body.get("code")
     return message, code if isinstance(code, str) else None
+
+
+# Only what the connector reads: each relation field's target (a MORPH_RELATION lists its group's targets).
+_TARGET = "type targetObjectMetadata { nameSingular namePlural }"
+_RELATIONS_QUERY = (
+    "query ConnectorRelationTargets($after: ConnectionCursor) { objects(paging: {first: 1000, after: $after}) "
+    "{ pageInfo { hasNextPage endCursor } edges { node { nameSingular namePlural "
+    "fields(paging: {first: 1000}) { edges { node { name type "
+    f"relation {{ {_TARGET} }} morphRelations {{ {_TARGET} }} }} }} }} }} }} }} }}"
+)
+
+
+def _metadata_objects(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    data = body.get("data")
+    objects = data.get("objects") if isinstance(data, dict) else data
+    if not isinstance(objects, list):
+        raise TwentyAPIError("Twenty's metadata answer has no list of objects.")
+    return list(objects)
 
 
 def _list_payload(body: Mapping[str, Any], plural: str) -> list[Any]:
