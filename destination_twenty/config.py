@@ -70,6 +70,7 @@ class TwentyConfig:
     dry_run: bool = DEFAULTS["dry_run"]  # map, validate and look up; write nothing and echo no STATE
     rejected_records_path: str | None = None  # JSON lines, one per rejected record
     default_phone_country: str | None = None  # ISO 3166 alpha-2; reads phone numbers written without +
+    identity_scope: str = ""  # folded into every derived id, so two connections' streams of one name keep apart
 
     @property
     def object_path(self) -> str:
@@ -119,6 +120,7 @@ class TwentyConfig:
             dry_run=_bool(raw, "dry_run", DEFAULTS["dry_run"]),
             rejected_records_path=_path(raw, "rejected_records_path"),
             default_phone_country=_phone_country(raw.get("default_phone_country")),
+            identity_scope=_identity_scope(raw.get("identity_scope")),
         )
 
 
@@ -194,6 +196,18 @@ def _phone_country(value: Any) -> str | None:
             f"default_phone_country must be an ISO 3166 alpha-2 country code such as US or FR; got {value!r}."
         )
     return code
+
+
+def _identity_scope(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or value != value.strip() or any(ord(c) < 32 for c in value):
+        # " crm" and "crm" would scope two different sets of ids: refuse what cannot be told apart by eye.
+        raise ConfigError(
+            "identity_scope must be a plain string without surrounding spaces or control characters (e.g. the "
+            f"connection's name); got {value!r}."
+        )
+    return value
 
 
 def _column_mapping(items: Any) -> tuple[ColumnMap, ...]:

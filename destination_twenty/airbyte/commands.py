@@ -29,6 +29,7 @@ from destination_twenty.mapping import relations
 from destination_twenty.mapping.columns import check_columns
 from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.schema import ObjectSchema, find_object, object_names
+from destination_twenty.streams import stream_key
 from destination_twenty.twenty.capabilities import detect
 from destination_twenty.twenty.client import TwentyClient
 from destination_twenty.write.items import matching_rule
@@ -262,7 +263,7 @@ def check_catalog(catalog: Mapping[str, Any]) -> tuple[dict[str, list[list[str]]
             raise ConfigError(
                 f"{where}.primary_key must be a list of field paths (lists of names); got {pk!r}."
             )
-        key = f"{namespace}.{name}" if namespace else name  # as the writer tells streams apart
+        key = stream_key(name, namespace)  # as the writer tells streams apart
         primary_keys[key] = [list(p) for p in (pk or []) if p]
         if mode == "append_dedup":
             deduped.add(key)

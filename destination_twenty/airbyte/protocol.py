@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from destination_twenty.config import MIN_API_KEY_LENGTH
+from destination_twenty.streams import stream_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,7 @@ class State:
             name, namespace = descriptor.get("name"), descriptor.get("namespace")
             if not isinstance(name, str):
                 return None
-            return [f"{namespace}.{name}" if namespace else name]
+            return [stream_key(name, namespace)]
         return None
 
 
