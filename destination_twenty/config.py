@@ -70,7 +70,9 @@ class TwentyConfig:
     dry_run: bool = DEFAULTS["dry_run"]  # map, validate and look up; write nothing and echo no STATE
     rejected_records_path: str | None = None  # JSON lines, one per rejected record
     default_phone_country: str | None = None  # ISO 3166 alpha-2; reads phone numbers written without +
-    identity_scope: str = ""  # folded into every derived id, so two connections' streams of one name keep apart
+    identity_scope: str = (
+        ""  # folded into every derived id, so two connections' streams of one name keep apart
+    )
 
     @property
     def object_path(self) -> str:

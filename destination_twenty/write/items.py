@@ -189,7 +189,9 @@ class ItemBuilder:
             return pk_id
         # What is sent, not the raw record, whose Airbyte metadata columns change on every sync.
         content = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str).decode()
-        first = str(uuid.uuid5(CLIENT_ID_NAMESPACE, f"{identity(self.scope, stream)}\x1fcontent\x1f{content}"))
+        first = str(
+            uuid.uuid5(CLIENT_ID_NAMESPACE, f"{identity(self.scope, stream)}\x1fcontent\x1f{content}")
+        )
         before = state.identical[first]  # keyed by the id, not the content: 36 characters per distinct row
         state.identical[first] += 1
         if not before:
