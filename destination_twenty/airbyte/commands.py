@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from destination_twenty.airbyte import protocol
-from destination_twenty.config import TwentyConfig, spec
+from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import (
     AuthenticationError,
     ConfigError,
