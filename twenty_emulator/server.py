@@ -103,7 +103,7 @@ class Emulator:
         self.records = Records(
             self.workspace, self.store, self.config.api_key_name, self.max_batch, self.version
         )
-        self.graphql = GraphQL(self.workspace, self.records)
+        self.graphql = GraphQL(self.workspace, self.records, self.version.graphql_answer_max)
         self.metadata_graphql = MetadataGraphQL(self.workspace)
         for obj in self.workspace.objects.values():
             self.store.ensure_table(obj)

@@ -31,6 +31,11 @@ class TwentyVersion:
     # POST /graphql serves create<Plural>(data, upsert) / create<Singular>(data, upsert) mutations
     # (engine/api/graphql/graphql-query-runner/resolvers/graphql-query-create-many-resolver.service.ts).
     graphql: bool = False
+    # How many records a create<Plural> answer lists at most: the resolver reads what it wrote back with
+    # .take(QUERY_MAX_RECORDS), whatever the batch held (graphql-query-create-many-resolver.service.ts,
+    # fetchUpsertedRecords; twenty-shared/src/constants/QueryMaxRecords.ts: 60 on the v1.3 line, 10_000 from
+    # v1.20). Seen on the real v1.3 server: an upsert of 200 records answers 60.
+    graphql_answer_max: int = 10_000
     # Metadata type name of the rich-text composite: RICH_TEXT_V2 until v1.20 renamed it RICH_TEXT
     # (database/commands/upgrade-version-command/1-20/, twenty-shared FieldMetadataType).
     rich_text_type: str = "RICH_TEXT_V2"
@@ -69,6 +74,7 @@ VERSIONS = {
         lenient_numbers=True,
         rest_throttled=False,
         graphql=True,
+        graphql_answer_max=60,
     ),
     "v1.20": TwentyVersion(
         "v1.20",

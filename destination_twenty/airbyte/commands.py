@@ -18,7 +18,7 @@ import orjson
 
 from destination_twenty.airbyte import protocol
 from destination_twenty.airbyte.discover import destination_catalog
-from destination_twenty.config import TwentyConfig, spec
+from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import (
     AuthenticationError,
     ConfigError,
@@ -30,6 +30,7 @@ from destination_twenty.mapping import relations
 from destination_twenty.mapping.columns import check_columns
 from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.schema import ObjectSchema, find_object, object_names
+from destination_twenty.streams import stream_key
 from destination_twenty.twenty.capabilities import detect
 from destination_twenty.twenty.client import TwentyClient
 from destination_twenty.twenty.metadata import read_workspace
@@ -52,6 +53,10 @@ class DestinationTwenty:
         try:
             twenty_config = TwentyConfig.from_mapping(config)
             protocol.register_secret(twenty_config.api_key)
+            for (
+                warning
+            ) in twenty_config.warnings:  # before any call, so an unreachable server does not hide it
+                logger.warning(warning)
             # A handful of calls: pacing them at a low requests_per_minute would only make check slow.
             client = TwentyClient(
                 twenty_config,
@@ -93,6 +98,8 @@ class DestinationTwenty:
     ) -> Iterator[dict[str, Any]]:
         twenty_config = TwentyConfig.from_mapping(config)
         protocol.register_secret(twenty_config.api_key)
+        for warning in twenty_config.warnings:
+            yield protocol.log_message("WARN", warning)
         primary_keys, deduped = check_catalog(configured_catalog)
         for warning in check_columns(configured_catalog, twenty_config.column_mapping):  # before any request
             yield protocol.log_message("WARN", warning)
@@ -143,15 +150,11 @@ class DestinationTwenty:
             if isinstance(raw.get("api_key"), str):
                 protocol.register_secret(raw["api_key"])
             if parsed.command == "check":
-                # Our own validation first: its messages name the key at fault, the spec's quote a pattern.
+                # The one validation (config.py), as write runs it: the same answer, word for word.
                 try:
                     TwentyConfig.from_mapping(raw)
                 except ConfigError as exc:
-                    protocol.emit(protocol.connection_status(False, str(exc)))
-                    return
-                problem = spec_problem(raw)
-                if problem is not None:
-                    protocol.emit(protocol.connection_status(False, f"Config validation error: {problem}"))
+                    protocol.emit(protocol.connection_status(False, _describe(exc)))
                     return
                 protocol.emit(self.check(raw))
             elif parsed.command == "discover":
@@ -177,18 +180,6 @@ class DestinationTwenty:
         except Exception as exc:
             logger.error(f"Unexpected error: {type(exc).__name__}: {exc}")
             _fail(f"Unexpected error in destination-twenty: {type(exc).__name__}", "system_error")
-
-
-def spec_problem(config: Mapping[str, Any]) -> str | None:
-    """What check's validation of the config against the spec's JSON schema finds (as the CDK's check did), or
-    None. jsonschema is imported here only: write validates with config.py alone."""
-    import jsonschema
-
-    try:
-        jsonschema.validate(instance=config, schema=spec()["connectionSpecification"])
-    except jsonschema.ValidationError as exc:
-        return exc.message
-    return None
 
 
 @dataclass
@@ -292,7 +283,7 @@ def check_catalog(catalog: Mapping[str, Any]) -> tuple[dict[str, list[list[str]]
             raise ConfigError(
                 f"{where}.primary_key must be a list of field paths (lists of names); got {pk!r}."
             )
-        key = f"{namespace}.{name}" if namespace else name  # as the writer tells streams apart
+        key = stream_key(name, namespace)  # as the writer tells streams apart
         primary_keys[key] = [list(p) for p in (pk or []) if p]
         if mode == "append_dedup":
             deduped.add(key)

@@ -24,6 +24,7 @@ from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.relations import Plan
 from destination_twenty.mapping.schema import ObjectSchema
 from destination_twenty.mapping.transforms import shorten
+from destination_twenty.streams import stream_key
 from destination_twenty.twenty.client import TwentyClient
 from destination_twenty.write.batch import BatchResult, BatchSender
 from destination_twenty.write.items import MAX_REQUEST_BYTES, Item, ItemBuilder, Rejection
@@ -162,7 +163,7 @@ class Writer:
 
     def _on_record(self, record: protocol.Record) -> Iterator[dict]:
         # Streams are told apart by namespace too, as their STATEs are.
-        stream = f"{record.namespace}.{record.stream}" if record.namespace else record.stream
+        stream = stream_key(record.stream, record.namespace)
         if self.primary_keys and stream not in self.primary_keys:
             # The platform only sends configured streams; anything else is a mis-wired pipeline. Settle what
             # came before (its states and counts stay exact), then stop before writing a record nobody asked for.
