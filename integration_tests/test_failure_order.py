@@ -61,3 +61,36 @@ def test_a_rejection_wins_over_the_429_its_stop_caused(tmp_path):
     assert stored == [] and run.states == []
     (summary,) = [line for line in run.logs if line.startswith("Sync summary")]
     assert "created 0, updated 0, rejected 1" in summary
+
+
+def test_fail_fast_under_the_rate_limit_with_four_in_flight(tmp_path):
+    """Item 11: the fail-fast sync of test_accounting, but throttled (3 calls a second) with 4 batches in flight,
+    so batches meet 429s while the rejection stops the sync: the rejection is still the reported cause, and the
+    summary and the state's stats equal what is stored."""
+    rows = [{"email": f"p{n}@throttled.example", "n": n} for n in range(1, 601)]
+    rows[40]["company"] = "00000000-0000-4000-8000-00000000c0de"  # Twenty refuses this one (foreign key)
+    mapping = [
+        {"column": "n", "field": "jobTitle", "transforms": ["to_string"]},
+        {"column": "email", "field": "emails.primaryEmail"},
+        {"column": "company", "field": "companyId"},
+    ]
+    with run_emulator("--rate-limit", "3/1", api_key=API_KEY) as emulator:
+        config = config_for(
+            emulator, "people", column_mapping=mapping, batch_size=30, max_concurrent_requests=4
+        )
+        messages = [record("users", row) for row in rows[:30]] + [state("users", 30, 1)]
+        messages += [record("users", row) for row in rows[30:]] + [state("users", 600, 2)]
+        run = run_connector(["write"], tmp_path, config, catalog_for("users"), messages)
+        stored = emulator.records("people")
+        throttled = [r for r in emulator.requests() if r["status"] == 429]
+    assert throttled, "the emulator never throttled: this test would not see the interleaving it is about"
+    assert run.returncode == 1
+    (error,) = run.errors
+    assert error["failure_type"] == "config_error", error
+    assert error["message"].startswith("Record 41 of stream 'users' was rejected"), error
+    (summary,) = [line for line in run.logs if line.startswith("Sync summary")]
+    assert f"created {len(stored)}, updated 0, rejected 1" in summary, summary
+    assert [s["id"] for s in run.states] in ([], [1])
+    for echoed in run.states:  # state 1 counts the first 30 records, all stored
+        assert echoed["destinationStats"] == {"recordCount": 30.0}
+        assert {int(p["jobTitle"]) for p in stored} >= set(range(1, 31))
