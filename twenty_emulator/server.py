@@ -13,6 +13,7 @@ import struct
 import sys
 import threading
 import time
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -91,6 +92,9 @@ class Emulator:
         self.faults = FaultInjector(config.faults, config.fault_seed)
         self.log: list[dict] = []
         self.log_lock = threading.Lock()
+        # The emulator's own crashes (answered as a generic 500, which a client retries as transient): kept so
+        # a test can fail on them (GET /_emulator/errors; twenty_emulator.testing checks it on exit).
+        self.internal_errors: list[str] = []
         self._fresh_workspace()
 
     @property
@@ -131,9 +135,18 @@ class Emulator:
                 self._seed()
         with self.log_lock:
             self.log.clear()
+            self.internal_errors.clear()
         if self.throttle:
             self.throttle.reset()
         self.faults.reset()
+
+    def internal_error(self, where: str) -> None:
+        """Record the exception being handled (with its traceback) and print it to stderr."""
+        text = f"twenty-emulator: internal error in {where}:\n{traceback.format_exc()}"
+        print(text, file=sys.stderr, flush=True)
+        with self.log_lock:
+            if len(self.internal_errors) < 100:
+                self.internal_errors.append(text)
 
     def add_log(self, entry: dict) -> None:
         with self.log_lock:
@@ -292,11 +305,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         raw = self._read_body()
         try:
+            if entry["fault"] == "crash":  # plays a bug of the emulator's own, to test that tests see one
+                raise RuntimeError("injected crash (--faults crash)")
             status, payload, headers = self._route(method, path, query, raw, url.query, entry)
         except ApiError as exc:
             status, payload, headers = exc.status, exc.body(), getattr(exc, "headers", None)
-        except Exception as exc:  # a bug in the emulator: answer like the real server's generic 500
-            print(f"twenty-emulator: internal error: {exc!r}", file=sys.stderr, flush=True)
+        except Exception:  # a bug in the emulator: answer like the real server's generic 500
+            emu.internal_error(f"{method} {path}")
             status, payload, headers = (
                 500,
                 {
@@ -373,6 +388,9 @@ class Handler(BaseHTTPRequestHandler):
         elif method == "GET" and parts == ["requests"]:
             with emu.log_lock:
                 self._send(200, {"requests": list(emu.log)})
+        elif method == "GET" and parts == ["errors"]:
+            with emu.log_lock:
+                self._send(200, {"errors": list(emu.internal_errors)})
         elif method == "POST" and parts == ["reset"]:
             emu.reset(metadata=query.get("metadata", "").lower() in ("1", "true", "fresh"))
             self._send(200, {"status": "reset"})
@@ -625,6 +643,14 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+    emulator: Emulator
+
+    def handle_error(self, request, client_address) -> None:  # noqa: ARG002 - socketserver's signature
+        """A crash outside the routed handler (the inspection door, a broken connection's bookkeeping)."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return  # a client that went away (a test's dropped connection) is not the emulator's bug
+        self.emulator.internal_error("a request handler")
 
 
 def make_server(host: str, port: int, config: Config) -> Server:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from difflib import get_close_matches
@@ -85,7 +86,16 @@ class DestinationTwenty:
         except TwentyDestinationError as exc:
             return protocol.connection_status(False, _describe(exc))
         except Exception as exc:  # a bug must still not turn check into a crash
-            return protocol.connection_status(False, f"Unexpected error: {type(exc).__name__}")
+            # The message stays one line; the traceback (the frames, not the values) goes to the DEBUG log.
+            logger.debug(
+                f"check failed with {type(exc).__name__}: {exc}; where:\n"
+                + "".join(traceback.format_tb(exc.__traceback__))
+            )
+            return protocol.connection_status(
+                False,
+                f"Unexpected error: {type(exc).__name__}. Its traceback is in the connector's log at DEBUG level: "
+                "run check again with --debug (or LOG_LEVEL=DEBUG) to see it, and report it with that log.",
+            )
         for warning in warnings:
             (logger.info if schema is not None else logger.warning)(warning)
         return protocol.connection_status(True)

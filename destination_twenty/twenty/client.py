@@ -64,8 +64,7 @@ class TwentyClient:
 
     `timeout` is requests' (connect, read) pair, which bounds each socket operation; `request_seconds` bounds a
     whole attempt, answer included (default: the two timeouts added up). `retry_seconds` is the retry budget of
-    one call: counted from its first attempt, pacing waits included, and no attempt runs past it. `stop()` ends
-    every wait, retry and exchange in progress at once (the sync is over; nobody needs their answers).
+    one call: counted from its first attempt, pacing waits included, and no attempt runs past it.
     """
 
     def __init__(
@@ -85,9 +84,8 @@ class TwentyClient:
         self._retry_seconds = config.max_retry_seconds if retry_seconds is None else retry_seconds
         self._timeout = timeout
         self._request_seconds = sum(timeout) if request_seconds is None else request_seconds
-        self._stopping = threading.Event()
         self._winding_down: threading.Event | None = None  # see stop_retrying_when
-        self.pacer = pacer or Pacer(per_minute or config.requests_per_minute, sleep=self._stopping.wait)
+        self.pacer = pacer or Pacer(per_minute or config.requests_per_minute)
         self.stats = CallStats()
         self._stats_lock = threading.Lock()
         self._watchdog = Watchdog()
@@ -108,20 +106,11 @@ class TwentyClient:
         # redirect; we refuse redirects outright, see _send).
         self._session.trust_env = False
 
-    def stop(self) -> None:
-        """End every call in progress with RequestCancelled, now: pacing waits, retry sleeps and exchanges."""
-        self._stopping.set()
-        self._watchdog.expire_all()
-
     def stop_retrying_when(self, event: threading.Event) -> None:
         """Once `event` is set, a call that Twenty throttled is not tried again: a 429 stored nothing, so giving
         up loses no count. Other failures keep their retries, because their write may have committed and only
         an answer can tell what landed."""
         self._winding_down = event
-
-    @property
-    def stopped(self) -> bool:
-        return self._stopping.is_set()
 
     def close(self) -> None:
         self._session.close()
@@ -236,10 +225,18 @@ class TwentyClient:
         return True
 
     def graphql_upsert_works(self, singular: str, plural: str) -> bool:
-        """Does `/graphql` serve create<Plural>(data, upsert)? An empty list writes nothing."""
+        """Does `/graphql` serve create<Plural>(data, upsert)? An empty list writes nothing.
+
+        Only Twenty's own answer says no: a GraphQL error or Twenty's JSON error body (a 404 from a server without
+        /graphql). A 429, a 5xx, a proxy's page or a timeout says nothing about the server's abilities: it is
+        retried within the budget and then raised as the TransientAPIError it is, never taken for a "no"."""
         try:
             self.graphql_create_many(singular, plural, [], ["id"])
-        except TwentyAPIError:  # DataError included: a 404 from a server without /graphql, or its error
+        except TransientAPIError:
+            raise
+        except AuthenticationError:
+            raise
+        except TwentyAPIError:  # DataError included: Twenty's verdict on the mutation or the route
             return False
         return True
 
@@ -282,8 +279,7 @@ class TwentyClient:
                 if time.monotonic() + delay > deadline:
                     raise TransientAPIError(f"{where}: rate-limited past the retry budget ({message})")
                 self.pacer.rate_limited(None, RateLimitHint(retry_after=delay))
-                if self._stopping.wait(delay):
-                    self._raise_if_stopped(where)
+                time.sleep(delay)
                 continue
             if codes & {"UNAUTHENTICATED", "FORBIDDEN"}:
                 raise AuthenticationError(f"Twenty refused the API key over GraphQL: {message}")
@@ -313,7 +309,6 @@ class TwentyClient:
         while True:
             # The first attempt waits its turn however long pacing says; a retry only while the budget lasts.
             generation = self.pacer.wait(deadline if attempt else None)
-            self._raise_if_stopped(where)
             if generation is None:
                 raise self._gave_up(error or TransientAPIError(f"{where}: rate limited"), attempt)
             attempt += 1
@@ -329,7 +324,6 @@ class TwentyClient:
             with self._stats_lock:
                 self.stats.calls += 1
             response, failure = self._exchange(method, url, where, params, data, seconds)
-            self._raise_if_stopped(where)
             hint = RateLimitHint() if response is None else _rate_limit_hint(response)
             if response is None:
                 error = failure
@@ -364,8 +358,8 @@ class TwentyClient:
                 raise self._gave_up(error or TransientAPIError(where), attempt)
             with self._stats_lock:
                 self.stats.retries += 1
-            if delay > 0 and self._stopping.wait(delay):
-                self._raise_if_stopped(where)
+            if delay > 0:
+                time.sleep(delay)
 
     def _exchange(
         self,
@@ -410,10 +404,6 @@ class TwentyClient:
         """After a 429 (nothing stored): a stopping sync does not try the call again."""
         if self._winding_down is not None and self._winding_down.is_set():
             raise RequestCancelled(f"{where}: rate limited and not retried, the sync is stopping")
-
-    def _raise_if_stopped(self, where: str) -> None:
-        if self._stopping.is_set():
-            raise RequestCancelled(f"{where}: cancelled, the sync is stopping")
 
     def _gave_up(self, error: TransientAPIError, attempts: int) -> TransientAPIError:
         return TransientAPIError(
@@ -574,7 +564,9 @@ def _number(value: Any) -> float | None:
 
 
 def _backoff(attempt: int) -> float:
-    """Exponential backoff with full jitter: 0.5 s, 1 s, 2 s … capped at 30 s."""
+    """Exponential backoff with equal jitter: a random wait between half and all of 0.5 s, 1 s, 2 s … (capped at
+    30 s), so a retry never comes sooner than half the step (full jitter's waits near zero would let every
+    thread hammer a struggling server) and threads that failed together do not retry together."""
     return random.uniform(0.5, 1.0) * min(30.0, 0.5 * 2 ** (attempt - 1))
 
 
