@@ -241,7 +241,13 @@ def prepare(config: TwentyConfig, client: TwentyClient) -> Prepared:
     mapper = Mapper(relation_plan.columns, schema, phone_country=config.default_phone_country)
     problems = [*relation_plan.problems, *mapper.problems()]
     if problems:
-        raise ConfigError("The column mapping does not fit Twenty's " + plural + ": " + " ".join(problems))
+        # A failed read of relation targets (workspace.notes) is the reason a lookup could not be planned.
+        raise ConfigError(
+            "The column mapping does not fit Twenty's "
+            + plural
+            + ": "
+            + " ".join([*problems, *workspace.notes])
+        )
     return Prepared(
         schema,
         mapper,
