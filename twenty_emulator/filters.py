@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .errors import bad_request
-from .schema import COMPOSITE_SUBFIELDS, ObjectMeta
+from .schema import COMPOSITE_SUBFIELDS, COMPOSITE_TYPES, ObjectMeta
 from .validation import parse_date_value
 
 COMPARATORS = (
@@ -260,8 +260,21 @@ def parse_order_by(obj: ObjectMeta, text: str | None) -> str:
     return ", ".join(terms)
 
 
+def _orders_by_composite(obj: ObjectMeta, text: str | None) -> bool:
+    for part in _split_top_level(text or ""):
+        name = part.split("[", 1)[0].split(".", 1)[0]
+        if "." in part.split("[", 1)[0] or (name in obj.fields and obj.fields[name].type in COMPOSITE_TYPES):
+            return True
+    return False
+
+
 def parse_list_query(
-    obj: ObjectMeta, query: dict[str, str], *, default_limit: int = DEFAULT_LIMIT, max_limit: int = MAX_LIMIT
+    obj: ObjectMeta,
+    query: dict[str, str],
+    *,
+    default_limit: int = DEFAULT_LIMIT,
+    max_limit: int = MAX_LIMIT,
+    composite_cursor: bool = False,
 ) -> ListQuery:
     raw_limit = query.get("limit")
     limit = default_limit
@@ -275,6 +288,13 @@ def parse_list_query(
     compiled = FilterCompiler(obj).compile(query["filter"]) if query.get("filter") else CompiledFilter()
     if query.get("starting_after") and query.get("ending_before"):
         raise bad_request("Only one of 'endingBefore' and 'startingAfter' may be provided")
+    cursor = query.get("starting_after") or query.get("ending_before")
+    if cursor and not composite_cursor and _orders_by_composite(obj, query.get("order_by")):
+        # The cursor holds the whole composite value (name: {firstName, lastName}) but the order names one
+        # sub-field, so the sub-field without a direction is an 'Invalid cursor' (400):
+        # engine/api/utils/build-cursor-composite-field-where-condition.utils.ts, buildMainCondition.
+        decode_cursor(cursor)
+        raise bad_request("Invalid cursor")
     return ListQuery(
         filter=compiled,
         order_sql=parse_order_by(obj, query.get("order_by")),

@@ -24,6 +24,7 @@ from .errors import ApiError, bad_request
 from .faults import FaultInjector
 from .filters import encode_cursor, parse_list_query
 from .graphql import GraphQL
+from .jsonerrors import body_parser_error
 from .metadata_api import MetadataGraphQL, paged_by_id
 from .records import Records
 from .schema import Workspace
@@ -164,14 +165,6 @@ def _record_count(body) -> int:
     if isinstance(body, list):
         return len(body)
     return 1 if isinstance(body, dict) else 0
-
-
-def _json_error_message(text: str, exc: json.JSONDecodeError) -> str:
-    """Node's JSON.parse wording, which the real server (body-parser) returns."""
-    if exc.pos >= len(text.rstrip()):
-        return "Unexpected end of JSON input"
-    snippet = text if len(text) <= 30 else text[:30] + "..."
-    return f"Unexpected token '{text[exc.pos]}', \"{snippet}\" is not valid JSON"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -411,14 +404,12 @@ class Handler(BaseHTTPRequestHandler):
         body = None
         if raw.strip():
             text = raw.decode("utf-8", errors="replace")
-            try:
-                body = json.loads(text)
-            except json.JSONDecodeError as exc:
-                return (
-                    400,
-                    {"message": _json_error_message(text, exc), "error": "Bad Request", "statusCode": 400},
-                    None,
-                )
+            # body-parser in strict mode: only an object or an array is a body; anything else, `null` included,
+            # is a 400 in Node's words (jsonerrors.py), before authentication, and nothing is written.
+            message = body_parser_error(text)
+            if message is not None:
+                return 400, {"message": message, "error": "Bad Request", "statusCode": 400}, None
+            body = json.loads(text)
         entry["records"] = _record_count(body)
 
         self._authenticate()
@@ -538,7 +529,11 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET":
             if record_id is None:
                 list_query = parse_list_query(
-                    obj, query, default_limit=emu.version.default_page, max_limit=emu.version.max_page
+                    obj,
+                    query,
+                    default_limit=emu.version.default_page,
+                    max_limit=emu.version.max_page,
+                    composite_cursor=emu.version.composite_cursor,
                 )
                 self._throttle()
                 return 200, emu.records.find_many(obj, list_query), None

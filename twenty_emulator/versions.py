@@ -63,6 +63,11 @@ class TwentyVersion:
     # POST /metadata, the GraphQL metadata API: `objects` and their `fields` with `relation` and
     # `morphRelations` (field-metadata.resolver.ts), the only place the v2 line names a relation's target.
     metadata_graphql: bool = False
+    # A cursor (starting_after / ending_before) works with an order on a composite sub-field (name.firstName).
+    # Upstream main of January 2026 answers 400 'Invalid cursor' (the cursor carries every sub-field, the order
+    # one: engine/api/utils/build-cursor-composite-field-where-condition.utils.ts); the v2 line merges them
+    # (validate-and-get-order-by.utils.ts, validateAndGetOrderByForCompositeField) and pages (recorded).
+    composite_cursor: bool = False
 
 
 VERSIONS = {
