@@ -420,6 +420,12 @@ class TwentyClient:
             return DataError(message, status=status, code=code)
         # Everything else (429, 5xx, a proxy's 408/425/507/520-524, an HTML page from a load balancer) is an
         # outage, not a judgement on the record: retried within the budget, then a transient_error.
+        if status != 429 and _is_throttled(response):
+            return TransientAPIError(
+                f"{where}: rate limited by Twenty's GraphQL and metadata limiter ({status}: {message})",
+                status=status,
+                code=code,
+            )
         return TransientAPIError(f"{where}: Twenty answered {status}: {message}", status=status, code=code)
 
 
