@@ -36,6 +36,9 @@ class TwentyVersion:
     # fetchUpsertedRecords; twenty-shared/src/constants/QueryMaxRecords.ts: 60 on the v1.3 line, 10_000 from
     # v1.20). Seen on the real v1.3 server: an upsert of 200 records answers 60.
     graphql_answer_max: int = 10_000
+    # graphql-rate-limit on every root field of /graphql and /metadata, metadata REST included (field_limit.py):
+    # the v1.3 line answers the metadata REST API's refusal with 400 "Too many requests.".
+    field_limiter: bool = False
     # Metadata type name of the rich-text composite: RICH_TEXT_V2 until v1.20 renamed it RICH_TEXT
     # (database/commands/upgrade-version-command/1-20/, twenty-shared FieldMetadataType).
     rich_text_type: str = "RICH_TEXT_V2"
@@ -80,6 +83,7 @@ VERSIONS = {
         rest_throttled=False,
         graphql=True,
         graphql_answer_max=60,
+        field_limiter=True,
     ),
     "v1.20": TwentyVersion(
         "v1.20",

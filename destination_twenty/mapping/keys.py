@@ -91,6 +91,13 @@ def fits_in_a_list(value: str) -> bool:
 
 
 def alone_filter(path: str, value: str) -> str:
-    """The filter for a key that does not fit in a list: a lone `[eq]` predicate, never inside or(). Twenty reads
-    a lone predicate whole, everything after `]:` less one pair of surrounding quotes (parse-base-filter.util.ts)."""
-    return f'{path}[eq]:"{value}"'
+    """The filter for a key that does not fit in a list: a lone `[like]` predicate in which each character Twenty's
+    filter parser reads as syntax is the one-character wildcard `_` (LIKE's own %, _ and backslash escaped).
+
+    No quoting can carry those characters: Twenty counts every parenthesis of the filter, quoted or not
+    (check-filter-query.util.ts: `a(b` is "1 close bracket is missing"), and wraps a lone predicate in and(...),
+    whose splitter drops what follows a quoted `)` (parse-filter-content.util.ts: `…/'),or(name:'Victim` read as
+    `…/'name:'Victim`, matching nothing). Both seen on a real server. The pattern matches the record and at most
+    a few look-alikes, which callers drop by comparing each row's own key."""
+    pattern = "".join("\\" + c if c in "%_\\" else "_" if c in _NOT_IN_A_LIST else c for c in value)
+    return f"{path}[like]:{pattern}"
