@@ -41,6 +41,20 @@ def unique_keys(payload: Mapping[str, Any], schema: ObjectSchema | None) -> list
     return keys
 
 
+def key_form(path: str, value: Any) -> str | None:
+    """A value of the field at `path` as Twenty compares it (emails lower-cased, links as stored), or None for
+    an empty or composite value: the one form of a key for relation lookups and what a sync wrote."""
+    if value is None or value == "" or isinstance(value, (dict, list, bool)):
+        return None
+    text = text_form(value).strip()
+    sub = path.rpartition(".")[2]
+    if sub == "primaryEmail" or path == "id":
+        text = normalize_email(text)
+    elif sub == "primaryLinkUrl":
+        text = normalize_url(text)
+    return text or None
+
+
 def normalize_email(value: str) -> str:
     """As Twenty stores and matches an email: trimmed and lower-cased (recorded case upsert_person_uppercase_email)."""
     return value.strip().lower()

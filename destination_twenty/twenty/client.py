@@ -168,11 +168,6 @@ class TwentyClient:
         """Read one record: proves the key can read the object."""
         self._send("GET", f"/{plural}", params={"limit": "1"})
 
-    def count(self, plural: str) -> int | None:
-        """How many records the object holds (`totalCount` of a one-record read), None if not said."""
-        total = self._send("GET", f"/{plural}", params={"limit": "1"}).get("totalCount")
-        return total if isinstance(total, int) and not isinstance(total, bool) else None
-
     def find(self, plural: str, filter_expression: str | None) -> list[dict[str, Any]]:
         """Records matching a REST filter (None: all of them; soft-deleted ones excluded), every page."""
         rows: list[dict[str, Any]] = []
@@ -187,6 +182,23 @@ class TwentyClient:
                 break
             params = {**params, "starting_after": str(page["endCursor"])}
         return rows
+
+    def find_all_if_at_most(self, plural: str, at_most: int) -> list[dict[str, Any]] | None:
+        """Every record of the object (soft-deleted ones excluded) if it holds at most `at_most`, else None:
+        the first page's `totalCount` decides, so a large object costs one call."""
+        params = {"limit": "200"}
+        rows: list[dict[str, Any]] = []
+        for _page in range(at_most // 200 + 2):  # bounded by at_most
+            body = self._send("GET", f"/{plural}", params=params)
+            total = body.get("totalCount")
+            if not isinstance(total, int) or isinstance(total, bool) or total > at_most:
+                return None
+            rows.extend(row for row in _list_payload(body, plural) if isinstance(row, dict))
+            page = body.get("pageInfo") or {}
+            if not page.get("hasNextPage") or not page.get("endCursor"):
+                return rows
+            params = {**params, "starting_after": str(page["endCursor"])}
+        return None
 
     def records_by_id(self, plural: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored records among `ids`, by id. One filtered read per 200 ids."""

@@ -24,6 +24,7 @@ from destination_twenty.mapping.relations import (
     target_row_id,
 )
 from destination_twenty.mapping.schema import ObjectSchema
+from destination_twenty.mapping.written import WrittenKeys
 from destination_twenty.twenty.capabilities import NEITHER
 from destination_twenty.twenty.client import TwentyClient
 from destination_twenty.write.items import Item, Rejection
@@ -76,6 +77,7 @@ class BatchSender:
         fail_fast: bool,
         dry_run: bool = False,
         relations: Plan | None = None,
+        written: WrittenKeys | None = None,
     ):
         self.client = client
         self.plural = plural
@@ -91,7 +93,11 @@ class BatchSender:
         self._via_graphql = False  # set when the server's REST batch create turns out to ignore upsert
         self._graphql_lock = threading.Lock()
         self._selection = _selection(schema)
-        self._resolver = Resolver(client) if relations and relations.lookups else None
+        # What this sync writes is remembered by its unique keys, so a relation to it resolves without a call
+        # (a writer of another stream may share the same WrittenKeys).
+        self.written = written if written is not None else WrittenKeys()
+        self._unique_paths = list(schema.unique_paths) if schema else []
+        self._resolver = Resolver(client, self.written) if relations and relations.lookups else None
         self._junction = relations.junction if relations else None
         self._known: OrderedDict[str, None] = OrderedDict()  # ids read or written in this sync, oldest first
         self._known_lock = threading.Lock()
@@ -392,6 +398,7 @@ class BatchSender:
             return
         retried = attempts["seconds"] if attempts.get("count", 1) > 1 else None
         self._tally(items, rows, upsert, result, retried)
+        self.written.wrote(self.plural, rows, self._unique_paths)
 
     def _settle_duplicates(self, items: list[Item], upsert: bool, result: BatchResult, retried: bool) -> None:
         """Some ids we chose exist already. Each such record was stored by this very request (its answer lost

@@ -47,14 +47,24 @@ class _Buffer:
 
     items: list[Item] = field(default_factory=list)
     keys: set[tuple[str, str]] = field(default_factory=set)
+    # Keys of the written object that these records link to (a self-relation): the batch waits for any batch
+    # in flight that writes one, and a record never shares a batch with the record it links to, whose id
+    # cannot be known before that batch is answered.
+    needs: set[tuple[str, str]] = field(default_factory=set)
     size: int = 0
 
-    def takes(self, item: Item) -> bool:
-        return not (item.keys & self.keys) and self.size + item.size <= MAX_REQUEST_BYTES
+    def takes(self, item: Item, needs: frozenset[tuple[str, str]]) -> bool:
+        return (
+            not (item.keys & self.keys)
+            and not (needs & self.keys)
+            and not (item.keys & self.needs)
+            and self.size + item.size <= MAX_REQUEST_BYTES
+        )
 
-    def add(self, item: Item) -> None:
+    def add(self, item: Item, needs: frozenset[tuple[str, str]]) -> None:
         self.items.append(item)
         self.keys |= item.keys
+        self.needs |= needs
         self.size += item.size
 
 
@@ -190,9 +200,12 @@ class Writer:
                 return
             yield from self._settle(self._pipeline.ready(block=False))
             return
-        if not self._buffer.takes(built):
+        needs = frozenset(
+            (lookup.path, key) for lookup, key in built.lookups if lookup.target == self.config.object_path
+        )
+        if not self._buffer.takes(built, needs):
             yield from self._flush()
-        self._buffer.add(built)
+        self._buffer.add(built, needs)
         if len(self._buffer.items) >= self._sender.limit:
             yield from self._flush()
 
@@ -207,7 +220,7 @@ class Writer:
             return
         batch, self._buffer = self._buffer, _Buffer()
         keys = frozenset(batch.keys)
-        yield from self._settle(self._pipeline.wait_for_slot(keys))
+        yield from self._settle(self._pipeline.wait_for_slot(keys | batch.needs))
         if not self._stopping:  # a batch that finished while we waited may have ended the sync
             self._pipeline.start(keys, partial(self._sender.write, batch.items))
 
