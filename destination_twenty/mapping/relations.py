@@ -20,7 +20,7 @@ from typing import Any
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError
 from destination_twenty.mapping.columns import column_reader, dig
-from destination_twenty.mapping.keys import alone_filter, fits_in_a_list, normalize_email, normalize_url
+from destination_twenty.mapping.keys import alone_filter, fits_in_a_list, link_key, normalize_email
 from destination_twenty.mapping.schema import ObjectSchema, UnknownField, find_object
 from destination_twenty.mapping.transforms import compile_transforms, text_form
 
@@ -59,7 +59,7 @@ class Lookup:
         if sub == "primaryEmail" or self.path == "id":
             text = normalize_email(text)
         elif sub == "primaryLinkUrl":
-            text = normalize_url(text)
+            text = link_key(text)
         return text or None
 
 
