@@ -25,3 +25,4 @@ def client(emulator: Emulator) -> Iterator[Client]:
     c = Client(emulator)
     yield c
     c.session.close()
+    emulator.check_no_internal_errors()

@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="current",
         help="answer as this Twenty does: current (upstream main of Jan 2026, as recorded; the default), "
         "v1.3 (Aug 2025: REST ignores upsert, older errors, no REST rate limit, /graphql upserts) or v1.20 "
-        "(RICH_TEXT, targetPersonId join columns, Retry-After and X-RateLimit-* on 429s, 10000-record maxima)",
+        "(RICH_TEXT, targetPersonId join columns, Retry-After and X-RateLimit-* on 429s, 10000-record maxima) "
+        "or v2 (the v2 line, about v2.19: paged REST metadata whose relations name no target, the GraphQL "
+        "metadata API on /metadata, MORPH note/task targets, every record call throttled with no headers)",
     )
     p.add_argument(
         "--max-batch",
@@ -54,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate-limit",
         default="100/60",
         help="long token bucket as N/SECONDS, or 'off' (default 100/60); the short bucket 100/1 always applies",
+    )
+    p.add_argument(
+        "--field-limit",
+        default="100/100",
+        help="v1.3 only: graphql-rate-limit on /graphql and metadata (REST too) as N/SECONDS per field, or "
+        "'off' (default 100/100, API_RATE_LIMITING_LIMIT/TTL as the rig sets them); refused calls count too",
     )
     p.add_argument(
         "--retry-after",
@@ -80,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         rate_limit = parse_rate_limit(args.rate_limit)
+        field_limit = parse_rate_limit(args.field_limit)
         parse_faults(args.faults)
     except ValueError as exc:
         print(f"twenty-emulator: {exc}", file=sys.stderr)
@@ -91,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         max_batch=args.max_batch,
         max_body_bytes=int(args.max_body_mb * 1024 * 1024),
         rate_limit=rate_limit,
+        field_limit=field_limit,
         retry_after=args.retry_after,
         version=get_version(args.twenty_version),
         faults=args.faults,

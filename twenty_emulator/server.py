@@ -8,11 +8,13 @@ path parsing (unknown object, bad UUID: no token spent) -> throttler (record API
 from __future__ import annotations
 
 import json
+import re
 import socket
 import struct
 import sys
 import threading
 import time
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,9 +23,13 @@ from urllib.parse import parse_qsl, urlsplit
 from .clock import now_iso
 from .errors import ApiError, bad_request
 from .faults import FaultInjector
+from .field_limit import REST_ANSWER as FIELD_LIMIT_REST_ANSWER
+from .field_limit import FieldLimiter
+from .field_limit import graphql_answer as field_limit_graphql_answer
 from .filters import encode_cursor, parse_list_query
 from .graphql import GraphQL
 from .jsonerrors import body_parser_error
+from .metadata_api import MetadataGraphQL, paged_by_id
 from .records import Records
 from .schema import Workspace
 from .store import Store
@@ -69,6 +75,7 @@ class Config:
     max_batch: int | None = None  # None: the version's maximum
     max_body_bytes: int = 10 * 1024 * 1024  # body-parser's '10mb' limit in Twenty v1.x
     rate_limit: tuple[int, int] | None = (100, 60000)
+    field_limit: tuple[int, int] | None = (100, 100_000)  # v1.3's per-field limiter (field_limit.py)
     retry_after: bool = False
     faults: str | None = None
     fault_seed: int | None = None
@@ -88,9 +95,15 @@ class Emulator:
         self.max_batch = config.version.max_batch if config.max_batch is None else config.max_batch
         self.store = Store(config.db)
         self.throttle = Throttle(*config.rate_limit) if config.rate_limit else None
+        self.field_limiter = (
+            FieldLimiter(*config.field_limit) if config.field_limit and config.version.field_limiter else None
+        )
         self.faults = FaultInjector(config.faults, config.fault_seed)
         self.log: list[dict] = []
         self.log_lock = threading.Lock()
+        # The emulator's own crashes (answered as a generic 500, which a client retries as transient): kept so
+        # a test can fail on them (GET /_emulator/errors; twenty_emulator.testing checks it on exit).
+        self.internal_errors: list[str] = []
         self._fresh_workspace()
 
     @property
@@ -103,7 +116,8 @@ class Emulator:
         self.records = Records(
             self.workspace, self.store, self.config.api_key_name, self.max_batch, self.version
         )
-        self.graphql = GraphQL(self.workspace, self.records)
+        self.graphql = GraphQL(self.workspace, self.records, self.version.graphql_answer_max)
+        self.metadata_graphql = MetadataGraphQL(self.workspace)
         for obj in self.workspace.objects.values():
             self.store.ensure_table(obj)
         # A --db file keeps its standard-object records across restarts; in memory every start is empty.
@@ -130,9 +144,20 @@ class Emulator:
                 self._seed()
         with self.log_lock:
             self.log.clear()
+            self.internal_errors.clear()
         if self.throttle:
             self.throttle.reset()
+        if self.field_limiter:
+            self.field_limiter.reset()
         self.faults.reset()
+
+    def internal_error(self, where: str) -> None:
+        """Record the exception being handled (with its traceback) and print it to stderr."""
+        text = f"twenty-emulator: internal error in {where}:\n{traceback.format_exc()}"
+        print(text, file=sys.stderr, flush=True)
+        with self.log_lock:
+            if len(self.internal_errors) < 100:
+                self.internal_errors.append(text)
 
     def add_log(self, entry: dict) -> None:
         with self.log_lock:
@@ -150,6 +175,16 @@ def _record_count(body) -> int:
     if isinstance(body, list):
         return len(body)
     return 1 if isinstance(body, dict) else 0
+
+
+def _root_field(raw: bytes) -> str:
+    """The first root field of a GraphQL body (createPeople), the name the per-field limiter counts calls of."""
+    try:
+        query = json.loads(raw or b"{}").get("query")
+    except (ValueError, AttributeError):
+        query = None
+    match = re.search(r"\{\s*(?:\w+\s*:\s*)?(\w+)", query) if isinstance(query, str) else None
+    return match.group(1) if match else "graphql"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -232,7 +267,12 @@ class Handler(BaseHTTPRequestHandler):
             "fault": None,
         }
         # A version that serves /graphql numbers and spoils it like /rest/ (a proxy does not tell them apart).
-        is_rest = path == "/rest" or path.startswith("/rest/") or (path == "/graphql" and emu.version.graphql)
+        is_rest = (
+            path == "/rest"
+            or path.startswith("/rest/")
+            or (path == "/graphql" and emu.version.graphql)
+            or (path == "/metadata" and emu.version.metadata_graphql)
+        )
         if path.startswith("/_emulator/"):
             self._inspection(method, path, query)
             return
@@ -278,11 +318,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         raw = self._read_body()
         try:
+            if entry["fault"] == "crash":  # plays a bug of the emulator's own, to test that tests see one
+                raise RuntimeError("injected crash (--faults crash)")
             status, payload, headers = self._route(method, path, query, raw, url.query, entry)
         except ApiError as exc:
             status, payload, headers = exc.status, exc.body(), getattr(exc, "headers", None)
-        except Exception as exc:  # a bug in the emulator: answer like the real server's generic 500
-            print(f"twenty-emulator: internal error: {exc!r}", file=sys.stderr, flush=True)
+        except Exception:  # a bug in the emulator: answer like the real server's generic 500
+            emu.internal_error(f"{method} {path}")
             status, payload, headers = (
                 500,
                 {
@@ -359,6 +401,9 @@ class Handler(BaseHTTPRequestHandler):
         elif method == "GET" and parts == ["requests"]:
             with emu.log_lock:
                 self._send(200, {"requests": list(emu.log)})
+        elif method == "GET" and parts == ["errors"]:
+            with emu.log_lock:
+                self._send(200, {"errors": list(emu.internal_errors)})
         elif method == "POST" and parts == ["reset"]:
             emu.reset(metadata=query.get("metadata", "").lower() in ("1", "true", "fresh"))
             self._send(200, {"status": "reset"})
@@ -371,6 +416,8 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"status": "ok", "info": {}, "error": {}, "details": {}}, None
         if path == "/graphql" and method == "POST" and self.emulator.version.graphql:
             return self._graphql(raw, entry)
+        if path == "/metadata" and method == "POST" and self.emulator.version.metadata_graphql:
+            return self._metadata_graphql(raw)
         if not (path == "/rest" or path.startswith("/rest/")):
             return 404, {"statusCode": 404, "message": f"Cannot {method} {path}", "error": "Not Found"}, None
 
@@ -388,6 +435,9 @@ class Handler(BaseHTTPRequestHandler):
         self._authenticate()
         segments = [s for s in path[len("/rest") :].split("/") if s]
         if segments[:1] == ["metadata"]:
+            limiter = self.emulator.field_limiter
+            if limiter is not None and limiter.refuses("metadata:" + "/".join(segments[1:2])):
+                return 400, dict(FIELD_LIMIT_REST_ANSWER), None
             return self._metadata(method, segments[1:], body, raw_query, path)
         return self._records(method, segments, query, body, path)
 
@@ -404,8 +454,36 @@ class Handler(BaseHTTPRequestHandler):
         refused = throttle.check() if throttle is not None else None
         if refused is not None:  # /graphql is throttled in every version that serves it (a token per request)
             return 200, self._graphql_rate_limited(refused), None
+        limiter = self.emulator.field_limiter
+        if limiter is not None:
+            field = _root_field(raw)
+            if limiter.refuses("graphql:" + field):
+                return 200, field_limit_graphql_answer(field), None
         status, payload, records = self.emulator.graphql.execute(raw)
         entry["records"] = records
+        return status, payload, None
+
+    def _metadata_graphql(self, raw: bytes):
+        """POST /metadata (v2): the GraphQL metadata API. Not throttled: the v2 line's throttler runs in the
+        record query runners only (common-base-query-runner.service.ts throttleQueryExecution)."""
+        try:
+            self._authenticate()
+        except ApiError:
+            # As seen on the v2 server, for any wrong token (the REST API says "No payload" for a non-JWT).
+            error = {
+                "message": "Token invalid.",
+                "extensions": {
+                    "userFriendlyMessage": {
+                        "id": "z+7x/s",
+                        "message": "You must be authenticated to perform this action.",
+                    },
+                    "subCode": "UNAUTHENTICATED",
+                    "code": "UNAUTHENTICATED",
+                },
+            }
+            return 200, {"errors": [error]}, None
+        with self.emulator.store.lock:
+            status, payload = self.emulator.metadata_graphql.execute(raw)
         return status, payload, None
 
     def _authenticate(self) -> None:
@@ -533,7 +611,7 @@ class Handler(BaseHTTPRequestHandler):
     def _metadata(self, method: str, segments: list[str], body, raw_query: str, path: str):
         emu = self.emulator
         ws = emu.workspace
-        if raw_query:
+        if raw_query and not (emu.version.paged_metadata and method == "GET" and len(segments) == 1):
             # Upstream reads the query string as part of the metadata path, so any query is a bad path.
             raise bad_request(
                 f"Query path '{path}?{raw_query}' invalid. Valid examples: /rest/metadata/fields "
@@ -556,6 +634,8 @@ class Handler(BaseHTTPRequestHandler):
                 if match is None:
                     raise ApiError(404, "NotFoundException", f"{kind[:-1].capitalize()} not found")
                 return 200, {"data": {kind[:-1]: match}}, None
+            if emu.version.paged_metadata:
+                return 200, paged_by_id(items, dict(parse_qsl(raw_query, keep_blank_values=True))), None
             page_info = {
                 "hasNextPage": False,
                 "startCursor": encode_cursor(items[0]["id"]) if items else None,
@@ -586,6 +666,14 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+    emulator: Emulator
+
+    def handle_error(self, request, client_address) -> None:  # noqa: ARG002 - socketserver's signature
+        """A crash outside the routed handler (the inspection door, a broken connection's bookkeeping)."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return  # a client that went away (a test's dropped connection) is not the emulator's bug
+        self.emulator.internal_error("a request handler")
 
 
 def make_server(host: str, port: int, config: Config) -> Server:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from difflib import get_close_matches
@@ -17,7 +18,8 @@ from typing import Any
 import orjson
 
 from destination_twenty.airbyte import protocol
-from destination_twenty.config import TwentyConfig, spec
+from destination_twenty.airbyte.discover import destination_catalog
+from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import (
     AuthenticationError,
     ConfigError,
@@ -29,8 +31,10 @@ from destination_twenty.mapping import relations
 from destination_twenty.mapping.columns import check_columns
 from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.schema import ObjectSchema, find_object, object_names
+from destination_twenty.streams import stream_key
 from destination_twenty.twenty.capabilities import detect
 from destination_twenty.twenty.client import TwentyClient
+from destination_twenty.twenty.metadata import read_workspace
 from destination_twenty.write.items import matching_rule
 from destination_twenty.write.writer import SyncFailed, Writer
 
@@ -50,6 +54,10 @@ class DestinationTwenty:
         try:
             twenty_config = TwentyConfig.from_mapping(config)
             protocol.register_secret(twenty_config.api_key)
+            for (
+                warning
+            ) in twenty_config.warnings:  # before any call, so an unreachable server does not hide it
+                logger.warning(warning)
             # A handful of calls: pacing them at a low requests_per_minute would only make check slow.
             client = TwentyClient(
                 twenty_config,
@@ -62,7 +70,10 @@ class DestinationTwenty:
                 schema, warnings = prepared.schema, prepared.warnings
                 client.probe(twenty_config.object_path)
                 if schema is not None:
-                    warnings.append(detect(client, twenty_config.upsert, schema, prepared.objects).describe())
+                    found = detect(
+                        client, twenty_config.upsert, schema, prepared.objects, prepared.targets_from
+                    )
+                    warnings.append(found.describe())
                     # check has no catalog: it says the rule for each kind of stream; write says it per stream.
                     dedup = matching_rule(prepared.mapper, schema, twenty_config.upsert, "its key", True)
                     other = matching_rule(prepared.mapper, schema, twenty_config.upsert, "", False)
@@ -75,7 +86,16 @@ class DestinationTwenty:
         except TwentyDestinationError as exc:
             return protocol.connection_status(False, _describe(exc))
         except Exception as exc:  # a bug must still not turn check into a crash
-            return protocol.connection_status(False, f"Unexpected error: {type(exc).__name__}")
+            # The message stays one line; the traceback (the frames, not the values) goes to the DEBUG log.
+            logger.debug(
+                f"check failed with {type(exc).__name__}: {exc}; where:\n"
+                + "".join(traceback.format_tb(exc.__traceback__))
+            )
+            return protocol.connection_status(
+                False,
+                f"Unexpected error: {type(exc).__name__}. Its traceback is in the connector's log at DEBUG level: "
+                "run check again with --debug (or LOG_LEVEL=DEBUG) to see it, and report it with that log.",
+            )
         for warning in warnings:
             (logger.info if schema is not None else logger.warning)(warning)
         return protocol.connection_status(True)
@@ -88,6 +108,8 @@ class DestinationTwenty:
     ) -> Iterator[dict[str, Any]]:
         twenty_config = TwentyConfig.from_mapping(config)
         protocol.register_secret(twenty_config.api_key)
+        for warning in twenty_config.warnings:
+            yield protocol.log_message("WARN", warning)
         primary_keys, deduped = check_catalog(configured_catalog)
         for warning in check_columns(configured_catalog, twenty_config.column_mapping):  # before any request
             yield protocol.log_message("WARN", warning)
@@ -117,8 +139,20 @@ class DestinationTwenty:
         finally:
             client.close()
 
+    def discover(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The DESTINATION_CATALOG message: what this workspace can receive."""
+        client = TwentyClient(
+            TwentyConfig.from_mapping(config), retry_seconds=30.0, timeout=(5.0, 30.0), per_minute=600
+        )
+        try:
+            return destination_catalog(
+                read_workspace(client).objects
+            )  # relation targets included, on every line
+        finally:
+            client.close()
+
     def run_command(self, parsed: argparse.Namespace) -> None:
-        """check or write; every failure ends as one clean ERROR trace and exit 1, never a traceback."""
+        """check, discover or write; every failure ends as one clean ERROR trace and exit 1, never a traceback."""
         try:
             raw = _readable_json(parsed.config, "config")
             # Mask the key in every line we print from here on, even where a message quotes a config value
@@ -126,19 +160,17 @@ class DestinationTwenty:
             if isinstance(raw.get("api_key"), str):
                 protocol.register_secret(raw["api_key"])
             if parsed.command == "check":
-                # Our own validation first: its messages name the key at fault, the spec's quote a pattern.
+                # The one validation (config.py), as write runs it: the same answer, word for word.
                 try:
                     TwentyConfig.from_mapping(raw)
                 except ConfigError as exc:
-                    protocol.emit(protocol.connection_status(False, str(exc)))
-                    return
-                problem = spec_problem(raw)
-                if problem is not None:
-                    protocol.emit(protocol.connection_status(False, f"Config validation error: {problem}"))
+                    protocol.emit(protocol.connection_status(False, _describe(exc)))
                     return
                 protocol.emit(self.check(raw))
+            elif parsed.command == "discover":
+                protocol.emit(self.discover(raw))
             else:
-                catalog = _readable_catalog(parsed.catalog)
+                catalog = _readable_json(parsed.catalog, "configured catalog")
                 logger.info("Begin writing to the destination...")
                 # Bytes, not text: a line that is not UTF-8 becomes that record's rejection, not a crash.
                 messages = protocol.read_messages(sys.stdin.buffer)
@@ -160,18 +192,6 @@ class DestinationTwenty:
             _fail(f"Unexpected error in destination-twenty: {type(exc).__name__}", "system_error")
 
 
-def spec_problem(config: Mapping[str, Any]) -> str | None:
-    """What check's validation of the config against the spec's JSON schema finds (as the CDK's check did), or
-    None. jsonschema is imported here only: write validates with config.py alone."""
-    import jsonschema
-
-    try:
-        jsonschema.validate(instance=config, schema=spec()["connectionSpecification"])
-    except jsonschema.ValidationError as exc:
-        return exc.message
-    return None
-
-
 @dataclass
 class Prepared:
     """What the workspace's metadata says about this sync, read once by check and write alike."""
@@ -181,6 +201,7 @@ class Prepared:
     warnings: list[str]  # lines for the log
     relations: relations.Plan  # the relations looked up by key (relations.py)
     objects: list[dict[str, Any]]  # the metadata API's objects (empty without the permission)
+    targets_from: str | None = None  # where relation targets came from (twenty/metadata.py)
 
 
 def prepare(config: TwentyConfig, client: TwentyClient) -> Prepared:
@@ -192,7 +213,9 @@ def prepare(config: TwentyConfig, client: TwentyClient) -> Prepared:
     mapper = Mapper(config.column_mapping, phone_country=config.default_phone_country)
     plural = config.object_path
     try:
-        objects = client.metadata_objects()
+        workspace = read_workspace(
+            client, lambda objects: relations.targets_wanted(config.column_mapping, plural, objects)
+        )
     except AuthenticationError as exc:
         # A key without the Data Model permission can still write records; prove it can read the object.
         try:
@@ -206,6 +229,7 @@ def prepare(config: TwentyConfig, client: TwentyClient) -> Prepared:
         return Prepared(
             None, mapper, [note, *mapper.warnings()], relations.plan(config.column_mapping, plural, None), []
         )
+    objects = workspace.objects
     schema = find_object(objects, plural)
     if schema is None:
         names = object_names(objects)
@@ -217,8 +241,21 @@ def prepare(config: TwentyConfig, client: TwentyClient) -> Prepared:
     mapper = Mapper(relation_plan.columns, schema, phone_country=config.default_phone_country)
     problems = [*relation_plan.problems, *mapper.problems()]
     if problems:
-        raise ConfigError("The column mapping does not fit Twenty's " + plural + ": " + " ".join(problems))
-    return Prepared(schema, mapper, [*mapper.warnings(), *relation_plan.notes], relation_plan, objects)
+        # A failed read of relation targets (workspace.notes) is the reason a lookup could not be planned.
+        raise ConfigError(
+            "The column mapping does not fit Twenty's "
+            + plural
+            + ": "
+            + " ".join([*problems, *workspace.notes])
+        )
+    return Prepared(
+        schema,
+        mapper,
+        [*workspace.notes, *mapper.warnings(), *relation_plan.notes],
+        relation_plan,
+        objects,
+        workspace.targets_from,
+    )
 
 
 def check_catalog(catalog: Mapping[str, Any]) -> tuple[dict[str, list[list[str]]], set[str]]:
@@ -262,7 +299,7 @@ def check_catalog(catalog: Mapping[str, Any]) -> tuple[dict[str, list[list[str]]
             raise ConfigError(
                 f"{where}.primary_key must be a list of field paths (lists of names); got {pk!r}."
             )
-        key = f"{namespace}.{name}" if namespace else name  # as the writer tells streams apart
+        key = stream_key(name, namespace)  # as the writer tells streams apart
         primary_keys[key] = [list(p) for p in (pk or []) if p]
         if mode == "append_dedup":
             deduped.add(key)
@@ -303,6 +340,8 @@ def _describe(exc: Exception) -> str:
 
 
 def _readable_json(path: str, what: str) -> dict[str, Any]:
+    """The config or the configured catalog: one JSON object, or a ConfigError naming the file and the kind of
+    failure (never its text: the config holds the key)."""
     try:
         with open(path, "rb") as f:
             value = orjson.loads(f.read())
@@ -311,17 +350,6 @@ def _readable_json(path: str, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"The {what} file {path} must hold a JSON object.")
     return value
-
-
-def _readable_catalog(path: str) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as f:
-            catalog = orjson.loads(f.read())
-    except (OSError, ValueError, TypeError) as exc:
-        raise ConfigError(f"The configured catalog cannot be read: {type(exc).__name__}: {exc}") from None
-    if not isinstance(catalog, dict):
-        raise ConfigError("The configured catalog is not a valid Airbyte catalog: it must be a JSON object.")
-    return catalog
 
 
 def _fail(message: str, failure_type: str) -> None:

@@ -20,9 +20,10 @@ from typing import Any
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError
 from destination_twenty.mapping.columns import column_reader, dig
-from destination_twenty.mapping.keys import alone_filter, fits_in_a_list, normalize_email, normalize_url
+from destination_twenty.mapping.keys import alone_filter, fits_in_a_list, key_form
 from destination_twenty.mapping.schema import ObjectSchema, UnknownField, find_object
-from destination_twenty.mapping.transforms import compile_transforms, text_form
+from destination_twenty.mapping.transforms import compile_transforms
+from destination_twenty.mapping.written import WrittenKeys
 
 TARGETS_PREFIX = "targets."
 TARGET_ID_NAMESPACE = uuid.UUID("0b7f3c2a-5d8e-4f1a-9c6b-2e4d8a1f7c35")
@@ -51,16 +52,7 @@ class Lookup:
 
     def normalise(self, value: Any) -> str | None:
         """The key as Twenty compares it: emails lower-cased, link URLs as Twenty stores them."""
-        value = self.convert(value)
-        if value is None or value == "" or isinstance(value, (dict, list, bool)):
-            return None
-        text = text_form(value).strip()
-        sub = self.path.rpartition(".")[2]
-        if sub == "primaryEmail" or self.path == "id":
-            text = normalize_email(text)
-        elif sub == "primaryLinkUrl":
-            text = normalize_url(text)
-        return text or None
+        return key_form(self.path, self.convert(value))
 
 
 @dataclass(frozen=True)
@@ -85,6 +77,7 @@ def plan(mapping: Sequence[ColumnMap], plural: str, objects: Sequence[Mapping[st
     result = Plan([], [], None, [], [])
     written = find_object(objects or [], plural)
     relations = written.many_to_one if written else {}
+    joins = written.join_columns if written else {}
     junction = None
     if plural in _JUNCTION and objects:
         junction = find_object(objects, _JUNCTION[plural][0])
@@ -96,18 +89,24 @@ def plan(mapping: Sequence[ColumnMap], plural: str, objects: Sequence[Mapping[st
             if lookup is not None:
                 result.lookups.append(lookup)
             continue
+        if head in joins and rest == "id":  # a raw Twenty id: the join column takes it as it is
+            result.columns.append(ColumnMap(column_map.column, joins[head], column_map.transforms))
+            continue
+        if head in joins and rest and head not in relations:
+            result.problems.append(
+                f"{where}: Twenty's metadata does not say which object the relation {head} points to, so "
+                f"{rest} cannot be looked up; map the record id to {head}.id instead."
+            )
+            continue
         if head not in relations or not rest:
             result.columns.append(column_map)
             continue
         target_plural, target_singular = relations[head]
-        if rest == "id":  # a raw Twenty id: the join column takes it as it is
-            result.columns.append(ColumnMap(column_map.column, f"{head}Id", column_map.transforms))
-            continue
         lookup = _lookup(
             index,
             column_map,
             head,
-            f"{head}Id",
+            joins[head],
             target_plural,
             target_singular,
             rest,
@@ -131,8 +130,25 @@ def plan(mapping: Sequence[ColumnMap], plural: str, objects: Sequence[Mapping[st
     if any(lookup.is_target for lookup in result.lookups) and junction is not None:
         owner = _JUNCTION[plural][1]
         owner_relation = next((name for name in junction.many_to_one if _plain(name) == owner), owner)
-        result.junction = Junction(_JUNCTION[plural][0], f"{owner_relation}Id")
+        result.junction = Junction(
+            _JUNCTION[plural][0], junction.join_columns.get(owner_relation, f"{owner_relation}Id")
+        )
     return result
+
+
+def targets_wanted(mapping: Sequence[ColumnMap], plural: str, objects: Sequence[Mapping[str, Any]]) -> bool:
+    """Does the mapping look a key up through a relation whose target the metadata does not name? The v2
+    line's REST metadata names none: then one read of the GraphQL metadata API fills them in."""
+    written = find_object(objects, plural)
+    untargeted = set(written.untargeted) if written else set()
+    junction = find_object(objects, _JUNCTION[plural][0]) if plural in _JUNCTION else None
+    for column_map in mapping:
+        head, _, rest = column_map.field.partition(".")
+        if column_map.field.startswith(TARGETS_PREFIX) and junction is not None and junction.untargeted:
+            return True
+        if head in untargeted and rest and rest != "id":
+            return True
+    return False
 
 
 def _target_lookup(
@@ -153,6 +169,12 @@ def _target_lookup(
     # v1.20 names the junction's relations targetPerson, targetCompany …; earlier versions person, company ….
     relations = {_plain(name): (name, info) for name, info in junction.many_to_one.items()}
     relations.pop(_JUNCTION[plural][1], None)
+    if target not in relations and target in {_plain(name) for name in junction.untargeted}:
+        result.problems.append(
+            f"{where}: Twenty's metadata does not say which object the {_JUNCTION[plural][0]} relation for "
+            f"'{target}' points to, so notes and tasks cannot be linked to it by key."
+        )
+        return None
     if target not in relations or not path:
         close = get_close_matches(target, list(relations), n=3, cutoff=0.5)
         hint = f" Closest: {', '.join(close)}." if close else f" Targets: {', '.join(sorted(relations))}."
@@ -166,7 +188,7 @@ def _target_lookup(
         index,
         column_map,
         target,
-        f"{name}Id",
+        junction.join_columns[name],
         target_plural,
         target_singular,
         path,
@@ -233,17 +255,18 @@ def target_row_id(owner_id: str, lookup: Lookup, target_id: str) -> str:
 
 
 class Resolver:
-    """Target ids by key, a batch at a time: one `GET` with an `[in]` filter per 200 distinct keys, none for keys
-    the cache knows; a small target object is read whole once. Shared by the pool threads."""
+    """Target ids by key, a batch at a time: what this sync wrote is known without a call (WrittenKeys), a small
+    target object is read whole once, and every other key is looked up with one `GET` and an `[in]` filter per
+    200 distinct keys; hits are cached (bounded). A miss is never final while the workspace may have changed
+    since a read: a key found nowhere is looked up before its record is rejected. Shared by the pool threads."""
 
-    def __init__(self, client: Any):
+    def __init__(self, client: Any, written: WrittenKeys | None = None):
         self.client = client
+        self.written = written if written is not None else WrittenKeys()
         self._cache: OrderedDict[tuple[str, str, str], tuple[str, ...]] = OrderedDict()
-        self._complete: set[tuple[str, str]] = (
-            set()
-        )  # (target, path) read whole: a key not cached matches nothing
         self._sized: set[str] = set()
         self._whole: dict[str, list[dict[str, Any]]] = {}  # small targets, read whole
+        self._prefetched: set[tuple[str, str]] = set()  # (target, path) whose whole read is in the cache
         self._lock = threading.Lock()
         self._sizing = threading.Lock()  # held while a target is counted and maybe read whole
 
@@ -263,10 +286,12 @@ class Resolver:
                     if cached is not None:
                         self._cache.move_to_end((target, path, key))
                         found[(target, path, key)] = cached
-                    elif (target, path) in self._complete:
-                        found[(target, path, key)] = ()
+                        continue
+                    mine = self.written.get(target, path, key)
+                    if mine is not None:
+                        found[(target, path, key)] = (mine,)
                     else:
-                        missing.append(key)
+                        missing.append(key)  # even when the target was read whole: it may be new since
             if missing:
                 found.update(self._read(lookups[(target, path)], missing))
         return found
@@ -277,16 +302,13 @@ class Resolver:
         with self._sizing:
             if lookup.target not in self._sized:
                 self._sized.add(lookup.target)
-                total = self.client.count(lookup.target)
-                if total is not None and total <= PREFETCH_AT_MOST:
-                    self._whole[lookup.target] = self.client.find(lookup.target, None)  # ≤ 2,000 rows, kept
+                rows = self.client.find_all_if_at_most(lookup.target, PREFETCH_AT_MOST)
+                if rows is not None:
+                    self._whole[lookup.target] = rows  # ≤ 2,000 rows, kept
             rows = self._whole.get(lookup.target)
-            with self._lock:
-                done = (lookup.target, lookup.path) in self._complete
-            if rows is not None and not done:
+            if rows is not None and (lookup.target, lookup.path) not in self._prefetched:
+                self._prefetched.add((lookup.target, lookup.path))
                 self._remember(lookup, rows, keys=None)
-                with self._lock:
-                    self._complete.add((lookup.target, lookup.path))
 
     def _read(self, lookup: Lookup, keys: list[str]) -> dict[tuple[str, str, str], tuple[str, ...]]:
         rows: list[dict[str, Any]] = []

@@ -48,6 +48,10 @@ _DATABASE_ERROR = re.compile(
 MIN_ATTEMPT_SECONDS = 1.0
 # Statuses whose answer, when it carries Twenty's JSON error body, is a verdict on the data (never retried).
 _VERDICT_STATUS = frozenset({400, 404, 409, 413, 422})
+# The v1.3 line's second limiter (graphql-rate-limit on every GraphQL root field, metadata REST included:
+# graphql-config/hooks/use-throttler.ts) refuses with this message: a 400 from the metadata REST API, a 200 with
+# a GraphQL error from /graphql. A rate limit, not a verdict; it counts refused calls too, so waiting is the cure.
+_TOO_MANY_REQUESTS = "too many requests."
 
 
 @dataclass
@@ -64,8 +68,7 @@ class TwentyClient:
 
     `timeout` is requests' (connect, read) pair, which bounds each socket operation; `request_seconds` bounds a
     whole attempt, answer included (default: the two timeouts added up). `retry_seconds` is the retry budget of
-    one call: counted from its first attempt, pacing waits included, and no attempt runs past it. `stop()` ends
-    every wait, retry and exchange in progress at once (the sync is over; nobody needs their answers).
+    one call: counted from its first attempt, pacing waits included, and no attempt runs past it.
     """
 
     def __init__(
@@ -85,9 +88,8 @@ class TwentyClient:
         self._retry_seconds = config.max_retry_seconds if retry_seconds is None else retry_seconds
         self._timeout = timeout
         self._request_seconds = sum(timeout) if request_seconds is None else request_seconds
-        self._stopping = threading.Event()
         self._winding_down: threading.Event | None = None  # see stop_retrying_when
-        self.pacer = pacer or Pacer(per_minute or config.requests_per_minute, sleep=self._stopping.wait)
+        self.pacer = pacer or Pacer(per_minute or config.requests_per_minute)
         self.stats = CallStats()
         self._stats_lock = threading.Lock()
         self._watchdog = Watchdog()
@@ -108,20 +110,11 @@ class TwentyClient:
         # redirect; we refuse redirects outright, see _send).
         self._session.trust_env = False
 
-    def stop(self) -> None:
-        """End every call in progress with RequestCancelled, now: pacing waits, retry sleeps and exchanges."""
-        self._stopping.set()
-        self._watchdog.expire_all()
-
     def stop_retrying_when(self, event: threading.Event) -> None:
         """Once `event` is set, a call that Twenty throttled is not tried again: a 429 stored nothing, so giving
         up loses no count. Other failures keep their retries, because their write may have committed and only
         an answer can tell what landed."""
         self._winding_down = event
-
-    @property
-    def stopped(self) -> bool:
-        return self._stopping.is_set()
 
     def close(self) -> None:
         self._session.close()
@@ -129,22 +122,51 @@ class TwentyClient:
     # --- the calls the connector makes -------------------------------------------------------------------
 
     def metadata_objects(self) -> list[dict[str, Any]]:
-        """Every object of the workspace with its fields (needs the API key's Data Model permission)."""
-        body = self._send("GET", "/metadata/objects")  # this route takes no query string
-        data = body.get("data")
-        objects = data.get("objects") if isinstance(data, dict) else data
-        if not isinstance(objects, list):
-            raise TwentyAPIError("Twenty's metadata answer has no list of objects.")
+        """Every object of the workspace with its fields (needs the API key's Data Model permission).
+
+        `{"data": {"objects": [...]}}` on older servers, `{"data": [...], "pageInfo", "totalCount"}` on the v2
+        line, which pages them (60 by default, by id: engine/api/rest/metadata/utils/paginate-by-id-cursor.util.ts).
+        The first read sends no query string, as older servers refuse any; only a server that said it has more
+        pages is asked for the next ones, 200 at a time."""
+        body = self._send("GET", "/metadata/objects")
+        objects = _metadata_objects(body)
+        for _page in range(100):  # bounded: 20,000 objects is far more than any workspace has
+            page = body.get("pageInfo") if isinstance(body.get("pageInfo"), dict) else {}
+            if not page.get("hasNextPage") or not page.get("endCursor"):
+                break
+            body = self._send(
+                "GET", "/metadata/objects", params={"limit": "200", "starting_after": str(page["endCursor"])}
+            )
+            objects.extend(_metadata_objects(body))
+        return objects
+
+    def metadata_relations(self) -> list[dict[str, Any]]:
+        """Every object's fields with their relation targets, from the GraphQL metadata API (`POST /metadata`):
+        the v2 line's REST listing gives relation fields only `settings`. One call for up to 1,000 objects of
+        1,000 fields each (the API's largest page: ObjectMetadataDTO and FieldMetadataDTO's QueryOptions)."""
+        objects: list[dict[str, Any]] = []
+        after = None
+        for _page in range(20):  # bounded
+            data = self.graphql("/metadata", _RELATIONS_QUERY, {"after": after})
+            connection = data.get("objects") if isinstance(data.get("objects"), dict) else {}
+            for edge in connection.get("edges") or ():
+                node = edge.get("node") if isinstance(edge, dict) else None
+                if isinstance(node, dict):
+                    fields = node.get("fields") if isinstance(node.get("fields"), dict) else {}
+                    edges = fields.get("edges") or ()
+                    rows = [
+                        e["node"] for e in edges if isinstance(e, dict) and isinstance(e.get("node"), dict)
+                    ]
+                    objects.append({**node, "fields": rows})
+            page = connection.get("pageInfo") if isinstance(connection.get("pageInfo"), dict) else {}
+            if not page.get("hasNextPage") or not page.get("endCursor"):
+                break
+            after = page["endCursor"]
         return objects
 
     def probe(self, plural: str) -> None:
         """Read one record: proves the key can read the object."""
         self._send("GET", f"/{plural}", params={"limit": "1"})
-
-    def count(self, plural: str) -> int | None:
-        """How many records the object holds (`totalCount` of a one-record read), None if not said."""
-        total = self._send("GET", f"/{plural}", params={"limit": "1"}).get("totalCount")
-        return total if isinstance(total, int) and not isinstance(total, bool) else None
 
     def find(self, plural: str, filter_expression: str | None) -> list[dict[str, Any]]:
         """Records matching a REST filter (None: all of them; soft-deleted ones excluded), every page."""
@@ -160,6 +182,23 @@ class TwentyClient:
                 break
             params = {**params, "starting_after": str(page["endCursor"])}
         return rows
+
+    def find_all_if_at_most(self, plural: str, at_most: int) -> list[dict[str, Any]] | None:
+        """Every record of the object (soft-deleted ones excluded) if it holds at most `at_most`, else None:
+        the first page's `totalCount` decides, so a large object costs one call."""
+        params = {"limit": "200"}
+        rows: list[dict[str, Any]] = []
+        for _page in range(at_most // 200 + 2):  # bounded by at_most
+            body = self._send("GET", f"/{plural}", params=params)
+            total = body.get("totalCount")
+            if not isinstance(total, int) or isinstance(total, bool) or total > at_most:
+                return None
+            rows.extend(row for row in _list_payload(body, plural) if isinstance(row, dict))
+            page = body.get("pageInfo") or {}
+            if not page.get("hasNextPage") or not page.get("endCursor"):
+                return rows
+            params = {**params, "starting_after": str(page["endCursor"])}
+        return None
 
     def records_by_id(self, plural: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored records among `ids`, by id. One filtered read per 200 ids."""
@@ -202,10 +241,18 @@ class TwentyClient:
         return True
 
     def graphql_upsert_works(self, singular: str, plural: str) -> bool:
-        """Does `/graphql` serve create<Plural>(data, upsert)? An empty list writes nothing."""
+        """Does `/graphql` serve create<Plural>(data, upsert)? An empty list writes nothing.
+
+        Only Twenty's own answer says no: a GraphQL error or Twenty's JSON error body (a 404 from a server without
+        /graphql). A 429, a 5xx, a proxy's page or a timeout says nothing about the server's abilities: it is
+        retried within the budget and then raised as the TransientAPIError it is, never taken for a "no"."""
         try:
             self.graphql_create_many(singular, plural, [], ["id"])
-        except TwentyAPIError:  # DataError included: a 404 from a server without /graphql, or its error
+        except TransientAPIError:
+            raise
+        except AuthenticationError:
+            raise
+        except TwentyAPIError:  # DataError included: Twenty's verdict on the mutation or the route
             return False
         return True
 
@@ -221,35 +268,41 @@ class TwentyClient:
             f"mutation Upsert($data: [{kind}!]!) "
             f"{{ {field}(data: $data, upsert: true) {{ {' '.join(selection)} }} }}"
         )
+        rows = self.graphql("/graphql", query, {"data": list(records)}).get(field)
+        if not isinstance(rows, list):
+            raise TwentyAPIError("Twenty's answer to a GraphQL batch upsert has no list of records.")
+        return rows
+
+    def graphql(self, path: str, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """One GraphQL operation on `/graphql` (records) or `/metadata` (the data model): its `data`. A rate
+        limit (a 200 with an error) is retried within the budget; errors are DataError (or AuthenticationError)."""
+        where = f"POST {path}"
         deadline = time.monotonic() + self._retry_seconds
         for attempt in range(1, 1000):  # bounded by the retry budget below
-            body = self._send(
-                "POST", "/graphql", payload={"query": query, "variables": {"data": list(records)}}, root=True
-            )
+            body = self._send("POST", path, payload={"query": query, "variables": dict(variables)}, root=True)
             errors = body.get("errors")
             if not errors:
-                rows = (body.get("data") or {}).get(field)
-                if not isinstance(rows, list):
-                    raise TwentyAPIError("Twenty's answer to a GraphQL batch upsert has no list of records.")
-                return rows
+                data = body.get("data")
+                return data if isinstance(data, dict) else {}
             message = (
                 "; ".join(str(e.get("message")) for e in errors if isinstance(e, Mapping)) or "GraphQL error"
             )
             codes = {str((e.get("extensions") or {}).get("code")) for e in errors if isinstance(e, Mapping)}
-            # A rate limit comes back as a 200 with an error: RATE_LIMITED (v1.20+) or "Limit reached" (v1.3).
-            if "RATE_LIMITED" in codes or "limit reached" in message.lower():
-                self._raise_if_winding_down("POST /graphql")
+            # A rate limit comes back as a 200 with an error: RATE_LIMITED (v1.20+), or on the v1.3 line "Limit
+            # reached" (the API-key throttler) or "Too many requests." (graphql-rate-limit, see above).
+            lowered = message.lower()
+            if "RATE_LIMITED" in codes or "limit reached" in lowered or _TOO_MANY_REQUESTS in lowered:
+                self._raise_if_winding_down(where)
                 delay = _backoff(attempt)
                 if time.monotonic() + delay > deadline:
-                    raise TransientAPIError(f"POST /graphql: rate-limited past the retry budget ({message})")
+                    raise TransientAPIError(f"{where}: rate-limited past the retry budget ({message})")
                 self.pacer.rate_limited(None, RateLimitHint(retry_after=delay))
-                if self._stopping.wait(delay):
-                    self._raise_if_stopped("POST /graphql")
+                time.sleep(delay)
                 continue
             if codes & {"UNAUTHENTICATED", "FORBIDDEN"}:
                 raise AuthenticationError(f"Twenty refused the API key over GraphQL: {message}")
             raise DataError(message, status=200, code=next(iter(codes), None))
-        raise TransientAPIError("POST /graphql: no answer within the retry budget")
+        raise TransientAPIError(f"{where}: no answer within the retry budget")
 
     # --- one request, paced and retried ------------------------------------------------------------------
 
@@ -274,7 +327,6 @@ class TwentyClient:
         while True:
             # The first attempt waits its turn however long pacing says; a retry only while the budget lasts.
             generation = self.pacer.wait(deadline if attempt else None)
-            self._raise_if_stopped(where)
             if generation is None:
                 raise self._gave_up(error or TransientAPIError(f"{where}: rate limited"), attempt)
             attempt += 1
@@ -290,12 +342,11 @@ class TwentyClient:
             with self._stats_lock:
                 self.stats.calls += 1
             response, failure = self._exchange(method, url, where, params, data, seconds)
-            self._raise_if_stopped(where)
             hint = RateLimitHint() if response is None else _rate_limit_hint(response)
             if response is None:
                 error = failure
             else:
-                if response.status_code == 429:
+                if _is_throttled(response):
                     self.pacer.rate_limited(generation, hint)
                     with self._stats_lock:
                         self.stats.rate_limited += 1
@@ -318,6 +369,12 @@ class TwentyClient:
                 # each 429 in a row): this call waits its turn there, and gives up if that is past the budget.
                 delay = 0.0
                 ready = time.monotonic()
+            elif response is not None and _is_throttled(response):
+                self._raise_if_winding_down(where)
+                # The v1.3 limiter counts refused calls and says nothing of when: back off, or each retry
+                # would keep its window full.
+                delay = _backoff(attempt)
+                ready = time.monotonic() + delay
             else:
                 delay = _backoff(attempt) if hint.retry_after is None else hint.retry_after
                 ready = time.monotonic() + delay
@@ -325,8 +382,8 @@ class TwentyClient:
                 raise self._gave_up(error or TransientAPIError(where), attempt)
             with self._stats_lock:
                 self.stats.retries += 1
-            if delay > 0 and self._stopping.wait(delay):
-                self._raise_if_stopped(where)
+            if delay > 0:
+                time.sleep(delay)
 
     def _exchange(
         self,
@@ -372,10 +429,6 @@ class TwentyClient:
         if self._winding_down is not None and self._winding_down.is_set():
             raise RequestCancelled(f"{where}: rate limited and not retried, the sync is stopping")
 
-    def _raise_if_stopped(self, where: str) -> None:
-        if self._stopping.is_set():
-            raise RequestCancelled(f"{where}: cancelled, the sync is stopping")
-
     def _gave_up(self, error: TransientAPIError, attempts: int) -> TransientAPIError:
         return TransientAPIError(
             f"{error.message} (gave up after {attempts} attempts within the {self._retry_seconds:.0f} s retry "
@@ -403,12 +456,28 @@ class TwentyClient:
             return DataError(message, status=status, code=code)
         if status == 404 and path.startswith("/metadata"):
             return TwentyAPIError(f"{where}: not found (404): {message}", status=status, code=code)
-        if status in _VERDICT_STATUS and _is_twenty_error_body(response):
+        if status in _VERDICT_STATUS and _is_twenty_error_body(response) and not _is_throttled(response):
             # Twenty's own verdict on the data sent: the writer isolates the record(s) at fault.
             return DataError(message, status=status, code=code)
         # Everything else (429, 5xx, a proxy's 408/425/507/520-524, an HTML page from a load balancer) is an
         # outage, not a judgement on the record: retried within the budget, then a transient_error.
+        if status != 429 and _is_throttled(response):
+            return TransientAPIError(
+                f"{where}: rate limited by Twenty's GraphQL and metadata limiter ({status}: {message})",
+                status=status,
+                code=code,
+            )
         return TransientAPIError(f"{where}: Twenty answered {status}: {message}", status=status, code=code)
+
+
+def _is_throttled(response: requests.Response) -> bool:
+    """A 429, or the v1.3 metadata limiter's 400 "Too many requests." (nothing was done; try again later)."""
+    if response.status_code == 429:
+        return True
+    if response.status_code != 400 or len(response.content) > 200:
+        return False
+    message, _ = _error_text(response)
+    return message.strip().lower() == _TOO_MANY_REQUESTS
 
 
 def _is_twenty_error_body(response: requests.Response) -> bool:
@@ -447,6 +516,24 @@ def _error_text(response: requests.Response) -> tuple[str, str | None]:
         message = str(body.get("message") or body.get("error") or f"HTTP {response.status_code}")
     code = body.get("code")
     return message, code if isinstance(code, str) else None
+
+
+# Only what the connector reads: each relation field's target (a MORPH_RELATION lists its group's targets).
+_TARGET = "type targetObjectMetadata { nameSingular namePlural }"
+_RELATIONS_QUERY = (
+    "query ConnectorRelationTargets($after: ConnectionCursor) { objects(paging: {first: 1000, after: $after}) "
+    "{ pageInfo { hasNextPage endCursor } edges { node { nameSingular namePlural "
+    "fields(paging: {first: 1000}) { edges { node { name type "
+    f"relation {{ {_TARGET} }} morphRelations {{ {_TARGET} }} }} }} }} }} }} }} }}"
+)
+
+
+def _metadata_objects(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    data = body.get("data")
+    objects = data.get("objects") if isinstance(data, dict) else data
+    if not isinstance(objects, list):
+        raise TwentyAPIError("Twenty's metadata answer has no list of objects.")
+    return list(objects)
 
 
 def _list_payload(body: Mapping[str, Any], plural: str) -> list[Any]:
@@ -517,7 +604,9 @@ def _number(value: Any) -> float | None:
 
 
 def _backoff(attempt: int) -> float:
-    """Exponential backoff with full jitter: 0.5 s, 1 s, 2 s … capped at 30 s."""
+    """Exponential backoff with equal jitter: a random wait between half and all of 0.5 s, 1 s, 2 s … (capped at
+    30 s), so a retry never comes sooner than half the step (full jitter's waits near zero would let every
+    thread hammer a struggling server) and threads that failed together do not retry together."""
     return random.uniform(0.5, 1.0) * min(30.0, 0.5 * 2 ** (attempt - 1))
 
 

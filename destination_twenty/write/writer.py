@@ -19,11 +19,12 @@ from typing import Any
 
 from destination_twenty.airbyte import protocol
 from destination_twenty.config import TwentyConfig
-from destination_twenty.errors import ConfigError
+from destination_twenty.errors import ConfigError, RequestCancelled
 from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.relations import Plan
 from destination_twenty.mapping.schema import ObjectSchema
 from destination_twenty.mapping.transforms import shorten
+from destination_twenty.streams import stream_key
 from destination_twenty.twenty.client import TwentyClient
 from destination_twenty.write.batch import BatchResult, BatchSender
 from destination_twenty.write.items import MAX_REQUEST_BYTES, Item, ItemBuilder, Rejection
@@ -46,14 +47,24 @@ class _Buffer:
 
     items: list[Item] = field(default_factory=list)
     keys: set[tuple[str, str]] = field(default_factory=set)
+    # Keys of the written object that these records link to (a self-relation): the batch waits for any batch
+    # in flight that writes one, and a record never shares a batch with the record it links to, whose id
+    # cannot be known before that batch is answered.
+    needs: set[tuple[str, str]] = field(default_factory=set)
     size: int = 0
 
-    def takes(self, item: Item) -> bool:
-        return not (item.keys & self.keys) and self.size + item.size <= MAX_REQUEST_BYTES
+    def takes(self, item: Item, needs: frozenset[tuple[str, str]]) -> bool:
+        return (
+            not (item.keys & self.keys)
+            and not (needs & self.keys)
+            and not (item.keys & self.needs)
+            and self.size + item.size <= MAX_REQUEST_BYTES
+        )
 
-    def add(self, item: Item) -> None:
+    def add(self, item: Item, needs: frozenset[tuple[str, str]]) -> None:
         self.items.append(item)
         self.keys |= item.keys
+        self.needs |= needs
         self.size += item.size
 
 
@@ -103,6 +114,7 @@ class Writer:
         self._pipeline = Pipeline(config.max_concurrent_requests)
         self._buffer = _Buffer()
         self._failure: _Failure | None = None  # the first failure, in input order
+        self._cancelled: RequestCancelled | None = None  # a batch our own stop cut short: not a cause
         self._stopping = False  # a failure is known (or queued in order): read no more input
         self._states_closed = False  # a result before the next STATE is incomplete or failed: echo no more
         self._descriptors: dict[str, tuple[str, str | None]] = {}  # stream key → (name, namespace)
@@ -162,7 +174,7 @@ class Writer:
 
     def _on_record(self, record: protocol.Record) -> Iterator[dict]:
         # Streams are told apart by namespace too, as their STATEs are.
-        stream = f"{record.namespace}.{record.stream}" if record.namespace else record.stream
+        stream = stream_key(record.stream, record.namespace)
         if self.primary_keys and stream not in self.primary_keys:
             # The platform only sends configured streams; anything else is a mis-wired pipeline. Settle what
             # came before (its states and counts stay exact), then stop before writing a record nobody asked for.
@@ -188,9 +200,12 @@ class Writer:
                 return
             yield from self._settle(self._pipeline.ready(block=False))
             return
-        if not self._buffer.takes(built):
+        needs = frozenset(
+            (lookup.path, key) for lookup, key in built.lookups if lookup.target == self.config.object_path
+        )
+        if not self._buffer.takes(built, needs):
             yield from self._flush()
-        self._buffer.add(built)
+        self._buffer.add(built, needs)
         if len(self._buffer.items) >= self._sender.limit:
             yield from self._flush()
 
@@ -205,25 +220,34 @@ class Writer:
             return
         batch, self._buffer = self._buffer, _Buffer()
         keys = frozenset(batch.keys)
-        yield from self._settle(self._pipeline.wait_for_slot(keys))
+        yield from self._settle(self._pipeline.wait_for_slot(keys | batch.needs))
         if not self._stopping:  # a batch that finished while we waited may have ended the sync
             self._pipeline.start(keys, partial(self._sender.write, batch.items))
 
     # --- results, in order ---------------------------------------------------------------------------
 
     def _settle(self, values: Iterable[Any]) -> Iterator[dict]:
-        for value in values:
-            if value is TICK:
-                yield from self._maybe_progress()
-            elif isinstance(value, protocol.State):
-                # After a failure the platform resends from the last state echoed; a dry run echoes none.
-                if not self._states_closed and not self._dry_run:
-                    written, rejected = self.tally.take_since_state(value.streams)
-                    if self._rejected_file is not None:
-                        self._rejected_file.sync()
-                    yield protocol.state_with_stats(value, written, rejected)
-            else:
-                yield from self._on_result(value)
+        try:
+            for value in values:
+                if value is TICK:
+                    yield from self._maybe_progress()
+                elif isinstance(value, protocol.State):
+                    # After a failure the platform resends from the last state echoed; a dry run echoes none.
+                    if not self._states_closed and not self._dry_run:
+                        if self._rejected_file is not None:
+                            self._rejected_file.sync()  # before the counts are taken: a failure keeps them
+                        written, rejected = self.tally.take_since_state(value.streams)
+                        yield protocol.state_with_stats(value, written, rejected)
+                else:
+                    yield from self._on_result(value)
+        except Exception as exc:
+            # Handling a result failed (the rejected file met a full disk, a bug): this is the failure at this
+            # point of the input, and no STATE queued behind it may leave.
+            self._states_closed = True
+            if self._failure is None:
+                self._failure = _Failure(error=exc)
+            self._stop_soon()
+            raise
 
     def _on_result(self, result: BatchResult) -> Iterator[dict]:
         for note in result.notes:
@@ -245,8 +269,14 @@ class Writer:
                 yield self._trace(self._describe(rejection), rejection.stream, "system_error")
             elif self._failure is None:
                 self._failure = _Failure(rejection=rejection)
-        if result.error is not None and self._failure is None:
-            self._failure = _Failure(error=result.error)
+        error = result.error
+        if isinstance(error, RequestCancelled):
+            # The sync's own stop cut this batch short (a 429 not retried): the cause of the stop is elsewhere
+            # in the queue, and the first real cause is the one reported. What the batch wrote is counted.
+            self._cancelled = self._cancelled or error
+            error, result.complete = None, False
+        if error is not None and self._failure is None:
+            self._failure = _Failure(error=error)
         if self._failure is not None or not result.complete:
             self._states_closed = True
             self._stop_soon()
@@ -260,8 +290,15 @@ class Writer:
         """Let what is in flight finish (no splitting, no retries), count it, then report the failure."""
         self._stop_soon()
         self._buffer = _Buffer()  # never sent: the platform sends these records again
-        yield from self._settle(self._pipeline.ready(block=True))
-        failure = self._failure or _Failure(error=RuntimeError("the sync stopped without a recorded reason"))
+        for _ in range(len(self._pipeline) + 1):  # each round takes at least one value off the queue
+            try:
+                yield from self._settle(self._pipeline.ready(block=True))
+                break
+            except Exception:  # noqa: BLE001 - recorded by _settle; the first cause in order is reported
+                continue
+        failure = self._failure or _Failure(
+            error=self._cancelled or RuntimeError("the sync stopped without a recorded reason")
+        )
         unacknowledged = self.tally.written_since_last_state
         if unacknowledged:
             yield protocol.log_message(
