@@ -285,8 +285,8 @@ class Handler(BaseHTTPRequestHandler):
             if decision.kind in ("reset", "timeout"):
                 if decision.kind == "timeout":
                     time.sleep(emu.config.timeout_hold_seconds)
-                self._abort_connection()
                 emu.add_log(entry)
+                self._abort_connection()
                 return
             if decision.kind in ("500", "502", "503", "429"):
                 self._read_body()
@@ -298,13 +298,15 @@ class Handler(BaseHTTPRequestHandler):
                         self._graphql_rate_limited(throttle.long if throttle else None),
                         None,
                     )
-                self._send(status, body, content_type=ctype, headers=headers)
                 entry["status"] = status
                 emu.add_log(entry)
+                self._send(status, body, content_type=ctype, headers=headers)
                 return
         if int(self.headers.get("Content-Length") or 0) > emu.config.max_body_bytes:
             # Express's body-parser refuses the body before Twenty sees it (exact real body unconfirmed).
             self._read_body()
+            entry["status"] = 413
+            emu.add_log(entry)
             self._send(
                 413,
                 {
@@ -313,8 +315,6 @@ class Handler(BaseHTTPRequestHandler):
                     "messages": ["request entity too large"],
                 },
             )
-            entry["status"] = 413
-            emu.add_log(entry)
             return
         raw = self._read_body()
         try:
@@ -334,15 +334,19 @@ class Handler(BaseHTTPRequestHandler):
                 },
                 None,
             )
+        # The log entry is written before the answer goes out: a client that reads /_emulator/requests right
+        # after an answer finds its request there (logging after the send let a loaded machine reorder them).
         if entry["fault"] == "commit-reset":
+            emu.add_log(entry)
             self._abort_connection()  # the write happened; the client never hears about it
         elif entry["fault"] == "truncate":
+            entry["status"] = status
+            emu.add_log(entry)
             self._send_truncated(status, payload, headers)  # the write happened; the answer is cut short
-            entry["status"] = status
         else:
-            self._send(status, payload, headers=headers)
             entry["status"] = status
-        emu.add_log(entry)
+            emu.add_log(entry)
+            self._send(status, payload, headers=headers)
 
     def _fault_response(self, kind: str):
         if kind == "500":
