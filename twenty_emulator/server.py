@@ -285,8 +285,8 @@ class Handler(BaseHTTPRequestHandler):
             if decision.kind in ("reset", "timeout"):
                 if decision.kind == "timeout":
                     time.sleep(emu.config.timeout_hold_seconds)
-                emu.add_log(entry)
                 self._abort_connection()
+                emu.add_log(entry)
                 return
             if decision.kind in ("500", "502", "503", "429"):
                 self._read_body()
@@ -298,6 +298,7 @@ class Handler(BaseHTTPRequestHandler):
                         self._graphql_rate_limited(throttle.long if throttle else None),
                         None,
                     )
+                # Logged before the answer leaves: a client that reads the log right after must find it.
                 entry["status"] = status
                 emu.add_log(entry)
                 self._send(status, body, content_type=ctype, headers=headers)
@@ -334,18 +335,14 @@ class Handler(BaseHTTPRequestHandler):
                 },
                 None,
             )
-        # The log entry is written before the answer goes out: a client that reads /_emulator/requests right
-        # after an answer finds its request there (logging after the send let a loaded machine reorder them).
+        if entry["fault"] != "commit-reset":
+            entry["status"] = status
+        emu.add_log(entry)  # before the answer leaves, as above
         if entry["fault"] == "commit-reset":
-            emu.add_log(entry)
             self._abort_connection()  # the write happened; the client never hears about it
         elif entry["fault"] == "truncate":
-            entry["status"] = status
-            emu.add_log(entry)
             self._send_truncated(status, payload, headers)  # the write happened; the answer is cut short
         else:
-            entry["status"] = status
-            emu.add_log(entry)
             self._send(status, payload, headers=headers)
 
     def _fault_response(self, kind: str):
