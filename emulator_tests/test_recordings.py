@@ -8,6 +8,7 @@ way, by the recording itself. Limiter probes (``repeat``) run on a fresh emulato
 
 from __future__ import annotations
 
+import time
 from contextlib import ExitStack
 
 import pytest
@@ -20,6 +21,9 @@ from twenty_emulator.versions import VERSIONS
 
 # recording file -> (emulator mode, the line's long limiter bucket as --rate-limit N/SECONDS)
 LINES = {"v1.3": ("v1.3", "100/100"), "v2": ("v2", "100/60")}
+# The real servers answered the probes slower than one short-bucket token (100 per 1 s: 10 ms), so every recorded
+# refusal is the long bucket's; the emulator answers in about 1 ms, so the probe keeps the real servers' pace.
+PROBE_SPACING_S = 0.012
 
 
 def _recordings() -> list[tuple[str, dict, list[dict]]]:
@@ -98,6 +102,7 @@ def _probe_limiter(replay: Replay, line: str, case: dict, mode: str | None = Non
         path = replay.fill(case["request"]["path"])
         resp = None
         for _ in range(limit):
+            started = time.monotonic()
             resp = replay.send(case["request"], url=emu.url)
             try:
                 body = resp.json()
@@ -105,6 +110,7 @@ def _probe_limiter(replay: Replay, line: str, case: dict, mode: str | None = Non
                 body = resp.text
             if is_throttled(path, resp.status_code, body):
                 break
+            time.sleep(max(0.0, PROBE_SPACING_S - (time.monotonic() - started)))
         refused = is_throttled(path, resp.status_code, body)
         assert refused == case["repeat"]["refused"], (
             f"refused: {refused} after {limit} calls; the server: {case['repeat']['refused']}"
