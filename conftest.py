@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 
 SEQUENTIAL_MODULES = ("emulator_tests/test_conformance.py", "emulator_tests/test_recordings.py")
+# Modules whose tests share a module-scoped emulator (emulator_tests/conftest.py): on one worker it starts once, not
+# once on every worker that runs one of their tests (each start costs about 0.15 s of CPU; the tests take ms).
+MODULE_SCOPED = ("emulator_tests/",)
 ALLOWED_SKIPS = ("needs openssl",)
 
 _unexpected_skips: list[tuple[str, str]] = []
@@ -73,6 +76,6 @@ def pytest_xdist_make_scheduler(config, log):
     class Scheduler(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
-            return module if module in SEQUENTIAL_MODULES else nodeid
+            return module if module in SEQUENTIAL_MODULES or module.startswith(MODULE_SCOPED) else nodeid
 
     return Scheduler(config, log)
