@@ -1,7 +1,8 @@
 """How `make test` shares tests among pytest-xdist workers, and why a skipped test fails the run.
 
 Each test is its own unit of work, except in the modules listed here, whose tests build on each other (the
-conformance replays bind ids in one case and use them in the next): those run on one worker, in order.
+conformance replays bind ids in one case and use them in the next): those run on one worker, in order. Each
+emulator_tests module goes to one worker too, for the emulator its tests share (MODULE_SCOPED).
 xdist's own `xdist_group` marker would say the same, but it has no effect with pytest 9.
 
 The repository carries everything its tests read (conformance/), so a test that skips is a test that silently
