@@ -21,10 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import calls as calls_bench  # noqa: E402
 from bench.common import API_KEY, PEOPLE_MAPPING, messages, person, run_sync  # noqa: E402
-from destination_twenty.airbyte.protocol import Record, read_messages  # noqa: E402
+from destination_twenty.airbyte.protocol import read_messages  # noqa: E402
 from destination_twenty.config import ColumnMap  # noqa: E402
 from destination_twenty.mapping.mapper import Mapper  # noqa: E402
 from destination_twenty.mapping.schema import find_object  # noqa: E402
+from destination_twenty.write.messages import Record  # noqa: E402
 from twenty_emulator.testing import run_emulator  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

@@ -31,11 +31,12 @@ from destination_twenty.mapping import relations
 from destination_twenty.mapping.columns import check_columns
 from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.schema import ObjectSchema, find_object, object_names
-from destination_twenty.streams import stream_key
 from destination_twenty.twenty.capabilities import detect
 from destination_twenty.twenty.client import TwentyClient
 from destination_twenty.twenty.metadata import read_workspace
 from destination_twenty.write.items import matching_rule
+from destination_twenty.write.messages import Message
+from destination_twenty.write.streams import stream_key
 from destination_twenty.write.writer import SyncFailed, Writer
 
 logger = logging.getLogger("airbyte")
@@ -104,7 +105,7 @@ class DestinationTwenty:
         self,
         config: Mapping[str, Any],
         configured_catalog: Mapping[str, Any],
-        input_messages: Iterable[protocol.Record | protocol.State | protocol.Unreadable],
+        input_messages: Iterable[Message],
     ) -> Iterator[dict[str, Any]]:
         twenty_config = TwentyConfig.from_mapping(config)
         protocol.register_secret(twenty_config.api_key)
@@ -135,7 +136,7 @@ class DestinationTwenty:
                 relations=relation_plan,
             )
             yield from (protocol.log_message("INFO", line) for line in writer.matching_rules())
-            yield from writer.run(input_messages)
+            yield from (protocol.render(event) for event in writer.run(input_messages))
         finally:
             client.close()
 

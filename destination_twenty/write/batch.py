@@ -18,17 +18,17 @@ from destination_twenty.errors import ConfigError, DataError
 from destination_twenty.mapping.keys import alone_filter, fits_in_a_list, unique_keys
 from destination_twenty.mapping.relations import (
     Plan,
-    Resolver,
     describe_ambiguous,
     describe_missing,
     target_row_id,
 )
 from destination_twenty.mapping.schema import ObjectSchema
-from destination_twenty.mapping.written import WrittenKeys
 from destination_twenty.twenty.capabilities import NEITHER
 from destination_twenty.twenty.client import TwentyClient
 from destination_twenty.write.items import Item, Rejection
+from destination_twenty.write.links import Resolver
 from destination_twenty.write.tally import Counts
+from destination_twenty.write.written import WrittenKeys
 
 KNOWN_IDS_KEPT = (
     200_000  # ids known to exist, so a record updated twice in a sync is read once (~20 MB at most)

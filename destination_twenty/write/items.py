@@ -27,7 +27,7 @@ from destination_twenty.mapping.keys import unique_keys
 from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.relations import Lookup
 from destination_twenty.mapping.schema import ObjectSchema
-from destination_twenty.streams import identity
+from destination_twenty.write.streams import identity
 
 CLIENT_ID_NAMESPACE = uuid.UUID("5f6b7c1e-2b1d-4c59-9a51-7e0e4f1f2a10")
 MAX_REQUEST_BYTES = 9_000_000  # Twenty (v1.x) refuses JSON bodies over 10 MB; keep a margin

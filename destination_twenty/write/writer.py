@@ -17,19 +17,28 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from destination_twenty.airbyte import protocol
 from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import ConfigError, RequestCancelled
 from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.relations import Plan
 from destination_twenty.mapping.schema import ObjectSchema
 from destination_twenty.mapping.transforms import shorten
-from destination_twenty.streams import stream_key
 from destination_twenty.twenty.client import TwentyClient
 from destination_twenty.write.batch import BatchResult, BatchSender
 from destination_twenty.write.items import MAX_REQUEST_BYTES, Item, ItemBuilder, Rejection
+from destination_twenty.write.messages import (
+    Checkpoint,
+    Event,
+    Failure,
+    Log,
+    Message,
+    Record,
+    State,
+    UnparseableRecord,
+)
 from destination_twenty.write.pipeline import TICK, Pipeline
 from destination_twenty.write.rejected import RejectedFile
+from destination_twenty.write.streams import stream_key
 from destination_twenty.write.tally import Tally
 
 PROGRESS_EVERY_SECONDS = 10.0
@@ -134,24 +143,22 @@ class Writer:
             for stream in sorted(self.primary_keys)
         ]
 
-    def run(
-        self, messages: Iterable[protocol.Record | protocol.State | protocol.Unreadable]
-    ) -> Iterator[dict]:
+    def run(self, messages: Iterable[Message]) -> Iterator[Event]:
         try:
             if self._dry_run:
-                yield protocol.log_message(
+                yield Log(
                     "INFO",
                     "Dry run: records are mapped, validated and looked up, nothing is written to Twenty, and no "
                     "state is echoed, so the next real sync still sends every record.",
                 )
             try:
                 for message in messages:
-                    if isinstance(message, protocol.Record):
+                    if isinstance(message, Record):
                         yield from self._on_record(message)
-                    elif isinstance(message, protocol.State):
+                    elif isinstance(message, State):
                         yield from self._on_state(message)
                     else:
-                        yield protocol.log_message("WARN", message.reason)
+                        yield Log("WARN", message.reason)
                     if self._stopping:
                         break
                     yield from self._maybe_progress()
@@ -163,7 +170,7 @@ class Writer:
                 self._stopping = True
             if self._stopping:
                 yield from self._end_failed()
-            yield protocol.log_message("INFO", self.summary())
+            yield Log("INFO", self.summary())
         finally:
             self._stop.set()
             self._pipeline.close()
@@ -172,7 +179,7 @@ class Writer:
 
     # --- input ---------------------------------------------------------------------------------------
 
-    def _on_record(self, record: protocol.Record) -> Iterator[dict]:
+    def _on_record(self, record: Record) -> Iterator[Event]:
         # Streams are told apart by namespace too, as their STATEs are.
         stream = stream_key(record.stream, record.namespace)
         if self.primary_keys and stream not in self.primary_keys:
@@ -187,7 +194,7 @@ class Writer:
             )
         self._descriptors.setdefault(stream, (record.stream, record.namespace))
         self.tally.saw(stream)
-        if isinstance(record, protocol.UnparseableRecord):  # a RECORD line with no usable data
+        if isinstance(record, UnparseableRecord):  # a RECORD line with no usable data
             built: Item | Rejection = self._builder.reject(stream, record.reason, record.data)
         else:
             built = self._builder.build(stream, record.data)
@@ -209,13 +216,13 @@ class Writer:
         if len(self._buffer.items) >= self._sender.limit:
             yield from self._flush()
 
-    def _on_state(self, state: protocol.State) -> Iterator[dict]:
+    def _on_state(self, state: State) -> Iterator[Event]:
         self._builder.state_received(state.streams)
         yield from self._flush()
         self._pipeline.put(state)
         yield from self._settle(self._pipeline.ready(block=False))
 
-    def _flush(self) -> Iterator[dict]:
+    def _flush(self) -> Iterator[Event]:
         if not self._buffer.items:
             return
         batch, self._buffer = self._buffer, _Buffer()
@@ -226,18 +233,18 @@ class Writer:
 
     # --- results, in order ---------------------------------------------------------------------------
 
-    def _settle(self, values: Iterable[Any]) -> Iterator[dict]:
+    def _settle(self, values: Iterable[Any]) -> Iterator[Event]:
         try:
             for value in values:
                 if value is TICK:
                     yield from self._maybe_progress()
-                elif isinstance(value, protocol.State):
+                elif isinstance(value, State):
                     # After a failure the platform resends from the last state echoed; a dry run echoes none.
                     if not self._states_closed and not self._dry_run:
                         if self._rejected_file is not None:
                             self._rejected_file.sync()  # before the counts are taken: a failure keeps them
                         written, rejected = self.tally.take_since_state(value.streams)
-                        yield protocol.state_with_stats(value, written, rejected)
+                        yield Checkpoint(value, written, rejected)
                 else:
                     yield from self._on_result(value)
         except Exception as exc:
@@ -249,11 +256,11 @@ class Writer:
             self._stop_soon()
             raise
 
-    def _on_result(self, result: BatchResult) -> Iterator[dict]:
+    def _on_result(self, result: BatchResult) -> Iterator[Event]:
         for note in result.notes:
-            yield protocol.log_message("INFO", note)
+            yield Log("INFO", note)
         for warning in result.warnings:
-            yield protocol.log_message("WARN", warning)
+            yield Log("WARN", warning)
         self.tally.add(result.counts)
         self.tally.links += result.links
         for rejection in sorted(result.rejections, key=lambda r: r.seq):
@@ -286,7 +293,7 @@ class Writer:
         self._stopping = True
         self._stop.set()
 
-    def _end_failed(self) -> Iterator[dict]:
+    def _end_failed(self) -> Iterator[Event]:
         """Let what is in flight finish (no splitting, no retries), count it, then report the failure."""
         self._stop_soon()
         self._buffer = _Buffer()  # never sent: the platform sends these records again
@@ -301,13 +308,13 @@ class Writer:
         )
         unacknowledged = self.tally.written_since_last_state
         if unacknowledged:
-            yield protocol.log_message(
+            yield Log(
                 "INFO",
                 f"{unacknowledged} records were written after the last state echoed; the next sync sends them "
                 "again and matches them to what is stored.",
             )
         if failure.rejection is None:
-            yield protocol.log_message("INFO", self.summary())
+            yield Log("INFO", self.summary())
             raise failure.error  # type: ignore[misc]  # the CDK glue turns it into the right ERROR trace
         rejection = failure.rejection
         message = (
@@ -317,7 +324,7 @@ class Writer:
         )
         # The data will be the same on a retry, so it is a config_error: the platform does not retry it.
         yield self._trace(message, rejection.stream, "config_error")
-        yield protocol.log_message("INFO", self.summary())
+        yield Log("INFO", self.summary())
         raise SyncFailed(message)
 
     def _rejected_entry(self, rejection: Rejection) -> dict[str, Any]:
@@ -339,20 +346,20 @@ class Writer:
             f"{shorten(rejection.reason)}"
         )
 
-    def _trace(self, message: str, stream: str, failure_type: str) -> dict:
+    def _trace(self, message: str, stream: str, failure_type: str) -> Failure:
         name, namespace = self._descriptors.get(stream, (stream, None))
-        return protocol.error_trace(message, failure_type=failure_type, stream=name, namespace=namespace)
+        return Failure(message, failure_type, name, namespace)
 
     # --- progress and summary ------------------------------------------------------------------------
 
-    def _maybe_progress(self) -> Iterator[dict]:
+    def _maybe_progress(self) -> Iterator[Event]:
         now = time.monotonic()
         if now - self._last_progress < PROGRESS_EVERY_SECONDS:
             return
         self._last_progress = now
         written = self.tally.written
         rate = written / max(now - self._started, 1e-9)
-        yield protocol.log_message(
+        yield Log(
             "INFO",
             f"Progress: {written} records written, {self.tally.rejected_total} rejected, {rate:.0f} records/s; "
             f"pacing {self.client.pacer.requests_per_minute:.0f} requests/min, batch size {self._sender.limit}, "
