@@ -23,6 +23,7 @@ from destination_twenty.mapping.coercion import (
 )
 from destination_twenty.mapping.columns import Reader, column_reader
 from destination_twenty.mapping.phones import PHONE_SUBFIELDS, normalize_phones
+from destination_twenty.mapping.replaced import wiped
 from destination_twenty.mapping.schema import COMPOSITE_SUBFIELDS, ObjectSchema, UnknownField
 from destination_twenty.mapping.transforms import compile_transforms, describe_value, shorten
 
@@ -86,10 +87,10 @@ class Mapper:
             if top in whole:
                 continue
             kind = self._composite_kind(top, subs)
+            missing = wiped(kind, subs) if kind else []
+            if not missing:
+                continue
             if kind == "LINKS":
-                missing = [s for s in COMPOSITE_SUBFIELDS["LINKS"] if s not in subs]
-                if not missing:
-                    continue
                 lost = " and ".join(missing)
                 result.append(
                     f"{top}: the mapping sets only {', '.join(sorted(subs))}. Twenty replaces a link field whole, "
@@ -100,7 +101,7 @@ class Mapper:
                         else f"so {lost} already stored in Twenty will be cleared."
                     )
                 )
-            elif kind == "EMAILS" and "primaryEmail" not in subs:
+            else:  # EMAILS without primaryEmail
                 result.append(
                     f"{top}: the mapping sets additionalEmails without primaryEmail. Twenty blanks the primary "
                     + (

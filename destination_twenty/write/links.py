@@ -1,18 +1,26 @@
 """Finding the ids of link targets by key, for a whole batch at once (the lookups planned in
 mapping/relations.py): what this sync wrote is known without a call, a small target object is read whole once,
-every other key is looked up, and hits are cached for the rest of the sync.
+every other key is looked up, and hits are cached for the rest of the sync. Then each item gets its join
+columns set and its note/task targets listed, and the junction rows of what was written are built.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from destination_twenty.mapping.columns import dig
-from destination_twenty.mapping.keys import alone_filter, fits_in_a_list
-from destination_twenty.mapping.relations import Lookup
+from destination_twenty.mapping.relations import (
+    Junction,
+    Lookup,
+    describe_ambiguous,
+    describe_missing,
+    target_row_id,
+)
+from destination_twenty.twenty.filters import by_keys
+from destination_twenty.write.items import Item
 from destination_twenty.write.written import WrittenKeys
 
 CACHE_KEYS = 100_000  # target keys remembered per sync (a few MB); older ones are looked up again
@@ -78,15 +86,8 @@ class Resolver:
 
     def _read(self, lookup: Lookup, keys: list[str]) -> dict[tuple[str, str, str], tuple[str, ...]]:
         rows: list[dict[str, Any]] = []
-        plain = sorted(k for k in keys if fits_in_a_list(k))
-        for start in range(0, len(plain), PAGE):
-            rows.extend(
-                self.client.find(
-                    lookup.target, f"{lookup.path}[in]:[{','.join(plain[start : start + PAGE])}]"
-                )
-            )
-        for key in sorted(set(keys) - set(plain)):  # a key that cannot stand in a list is looked up alone
-            rows.extend(self.client.find(lookup.target, alone_filter(lookup.path, key)))
+        for expression in by_keys(lookup.path, sorted(keys), PAGE):
+            rows.extend(self.client.find(lookup.target, expression))
         return self._remember(lookup, rows, keys)
 
     def _remember(
@@ -109,3 +110,56 @@ class Resolver:
             while len(self._cache) > CACHE_KEYS:
                 self._cache.popitem(last=False)
         return found
+
+
+def attach(
+    items: list[Item],
+    found: dict[tuple[str, str, str], tuple[str, ...]],
+    reject: Callable[[Item, str, str | None], None],
+    warnings: list[str],
+) -> list[Item]:
+    """Set each item's links from the ids found for its keys: the items kept. A key matching nothing (or two
+    records) rejects its record, unless the mapping asks to leave that link unset."""
+    kept: list[Item] = []
+    unset: list[tuple[Item, str]] = []
+    for item in items:
+        reason = field = None
+        targets = []
+        for lookup, key in item.lookups:
+            ids = found.get((lookup.target, lookup.path, key), ())
+            if len(ids) == 1:
+                if lookup.is_target:
+                    targets.append((lookup, ids[0]))
+                else:
+                    item.payload[lookup.join_column] = ids[0]
+            elif not ids and lookup.leave_unset:
+                unset.append((item, describe_missing(lookup, key)))
+            elif reason is None:
+                reason = describe_missing(lookup, key) if not ids else describe_ambiguous(lookup, key, ids)
+                field = lookup.field
+        if reason is not None:
+            reject(item, reason, field)
+        else:
+            item.targets = targets
+            kept.append(item)
+    if unset:
+        item, why = unset[0]
+        warnings.append(
+            f"{len(unset)} records of stream '{item.stream}' were written without a link, as their mapping "
+            f"asks (if_not_found: leave_unset); first: record {item.position}, {why}."
+        )
+    return kept
+
+
+def target_rows(junction: Junction, linked: Iterable[tuple[str, Item]]) -> list[dict[str, Any]]:
+    """Junction rows (noteTargets / taskTargets) for the notes and tasks just written (stored id, item), with ids
+    derived from what they link, so a re-sync or a resumed sync upserts the same rows instead of adding more."""
+    return [
+        {
+            "id": target_row_id(owner_id, lookup, target_id),
+            junction.owner_column: owner_id,
+            lookup.join_column: target_id,
+        }
+        for owner_id, item in linked
+        for lookup, target_id in item.targets
+    ]
