@@ -31,7 +31,10 @@ class _Twenty(BaseHTTPRequestHandler):
         if type(self).answered <= 3:
             status, body = 200, RATE_LIMITED
         else:
-            status, body = 503, {"statusCode": 503, "messages": ["Service Unavailable"], "error": "Unavailable"}
+            status, body = (
+                503,
+                {"statusCode": 503, "messages": ["Service Unavailable"], "error": "Unavailable"},
+            )
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

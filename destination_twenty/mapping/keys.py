@@ -7,6 +7,7 @@ already been rejected by the mapper (coercion.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -43,7 +44,7 @@ def key_form(path: str, value: Any) -> str | None:
     if sub == "primaryEmail" or path == "id":
         text = normalize_email(text)
     elif sub == "primaryLinkUrl":
-        text = normalize_url(text)
+        text = link_key(text)
     return text or None
 
 
@@ -68,6 +69,18 @@ def normalize_url(value: str) -> str:
         return _normalize(value)
     except ValueError:
         return value.strip()
+
+
+# Characters a WHATWG URL parser percent-encodes in a path or query (the printable ones). Some Twenty versions
+# store a link as `new URL(...)` gives it (`say"hi` as `say%22hi`: seen on the v2-line server), others as written
+# (lowercaseUrlOriginAndRemoveTrailingSlash in twenty-shared has had both forms), so keys compare with them decoded.
+PERCENT_ENCODED = frozenset(" \"<>`{}'")
+_ENCODED_FORM = re.compile("%(" + "|".join(f"{ord(c):02X}" for c in sorted(PERCENT_ENCODED)) + ")", re.I)
+
+
+def link_key(value: str) -> str:
+    """A link as keys compare it: normalize_url, with those characters in one form whichever Twenty stored."""
+    return _ENCODED_FORM.sub(lambda m: chr(int(m.group(1), 16)), normalize_url(value))
 
 
 def normalize_url_strict(value: str) -> str:

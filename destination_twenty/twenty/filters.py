@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from destination_twenty.mapping.keys import PERCENT_ENCODED
+
 MAX_FILTER_CHARS = 6000  # keeps lookup URLs well under common 8 KB limits
 
 # Twenty splits an `[in]:[…]` list on every comma and its and()/or() splitter toggles on brackets, parentheses and
@@ -15,21 +17,30 @@ _NOT_IN_A_LIST = frozenset(",[]()\"' ")
 
 
 def fits_in_a_list(value: str) -> bool:
-    """Can this key stand, unquoted, in a REST filter's `[in]` list?"""
-    return bool(value) and not (_NOT_IN_A_LIST & set(value))
+    """Can this key stand, unquoted and in the one form it may be stored in, in a REST filter's `[in]` list?"""
+    return bool(value) and not ((_NOT_IN_A_LIST | PERCENT_ENCODED) & set(value))
 
 
 def alone_filter(path: str, value: str) -> str:
     """The filter for a key that does not fit in a list: a lone `[like]` predicate in which each character Twenty's
-    filter parser reads as syntax is the one-character wildcard `_` (LIKE's own %, _ and backslash escaped).
+    filter parser reads as syntax is the one-character wildcard `_`, or `%` where Twenty may store it
+    percent-encoded (mapping/keys.py, link_key), LIKE's own %, _ and backslash escaped.
 
     No quoting can carry those characters: Twenty counts every parenthesis of the filter, quoted or not
     (check-filter-query.util.ts: `a(b` is "1 close bracket is missing"), and wraps a lone predicate in and(...),
     whose splitter drops what follows a quoted `)` (parse-filter-content.util.ts: `…/'),or(name:'Victim` read as
     `…/'name:'Victim`, matching nothing). Both seen on a real server. The pattern matches the record and at most
     a few look-alikes, which callers drop by comparing each row's own key."""
-    pattern = "".join("\\" + c if c in "%_\\" else "_" if c in _NOT_IN_A_LIST else c for c in value)
+    pattern = "".join(_like_char(c) for c in value)
     return f"{path}[like]:{pattern}"
+
+
+def _like_char(c: str) -> str:
+    if c in "%_\\":
+        return "\\" + c
+    if c in PERCENT_ENCODED:
+        return "%"  # stored as the character or as %XX
+    return "_" if c in _NOT_IN_A_LIST else c
 
 
 def in_list(path: str, values: Sequence[str]) -> str:

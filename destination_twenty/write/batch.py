@@ -92,6 +92,8 @@ class BatchSender:
         self.written = written if written is not None else WrittenKeys()
         self._unique_paths = list(schema.unique_paths) if schema else []
         self._resolver = links.Resolver(client, self.written) if relations and relations.lookups else None
+        for lookup in relations.lookups if relations else ():
+            self.written.watch(lookup.target, lookup.path)
         self._junction = relations.junction if relations else None
         self._known = KnownIds()  # ids read or written in this sync
         # A partial LINKS/EMAILS write is completed from the stored record first: Twenty replaces them whole.

@@ -199,12 +199,15 @@ class Writer:
         else:
             built = self._builder.build(stream, record.data)
         if isinstance(built, Rejection):
+            if self._rejected_file is None:
+                built.data = None  # only the rejected-records file needs the record itself
             # Queued like a finished batch, so it is counted against the right state; without partial success
             # it ends the sync once what came before has settled.
             self._pipeline.put(BatchResult(rejections=[built]))
             if not self.config.partial_success and not self._dry_run:
                 self._stop_soon()
                 return
+            yield from self._settle(self._pipeline.wait_for_room())
             yield from self._settle(self._pipeline.ready(block=False))
             return
         needs = frozenset(
@@ -220,6 +223,7 @@ class Writer:
         self._builder.state_received(state.streams)
         yield from self._flush()
         self._pipeline.put(state)
+        yield from self._settle(self._pipeline.wait_for_room())
         yield from self._settle(self._pipeline.ready(block=False))
 
     def _flush(self) -> Iterator[Event]:
