@@ -62,7 +62,7 @@ class DestinationTwenty:
             # A handful of calls: pacing them at a low requests_per_minute would only make check slow.
             client = TwentyClient(
                 twenty_config,
-                retry_seconds=_check_retry_seconds(config),
+                retry_seconds=check_retry_seconds(config),
                 timeout=CHECK_TIMEOUT,
                 per_minute=600,
             )
@@ -307,7 +307,7 @@ def check_catalog(catalog: Mapping[str, Any]) -> tuple[dict[str, list[list[str]]
     return primary_keys, deduped
 
 
-def _check_retry_seconds(config: Mapping[str, Any]) -> float:
+def check_retry_seconds(config: Mapping[str, Any]) -> float:
     """check's retry budget; `check_retry_seconds` is an undocumented knob for tests (a real check keeps 15 s)."""
     seconds = config.get("check_retry_seconds")
     if (

@@ -22,14 +22,12 @@ from destination_twenty.errors import ConfigError, RequestCancelled
 from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.relations import Plan
 from destination_twenty.mapping.schema import ObjectSchema
-from destination_twenty.mapping.transforms import shorten
 from destination_twenty.twenty.client import TwentyClient
 from destination_twenty.write.batch import BatchResult, BatchSender
 from destination_twenty.write.items import MAX_REQUEST_BYTES, Item, ItemBuilder, Rejection
 from destination_twenty.write.messages import (
     Checkpoint,
     Event,
-    Failure,
     Log,
     Message,
     Record,
@@ -37,12 +35,11 @@ from destination_twenty.write.messages import (
     UnparseableRecord,
 )
 from destination_twenty.write.pipeline import TICK, Pipeline
-from destination_twenty.write.rejected import RejectedFile
+from destination_twenty.write.reporter import Reporter
 from destination_twenty.write.streams import stream_key
 from destination_twenty.write.tally import Tally
 
 PROGRESS_EVERY_SECONDS = 10.0
-DRY_RUN_REASONS_SHOWN = 5  # per stream, in the dry run's summary
 
 
 class SyncFailed(Exception):
@@ -126,15 +123,10 @@ class Writer:
         self._cancelled: RequestCancelled | None = None  # a batch our own stop cut short: not a cause
         self._stopping = False  # a failure is known (or queued in order): read no more input
         self._states_closed = False  # a result before the next STATE is incomplete or failed: echo no more
-        self._descriptors: dict[str, tuple[str, str | None]] = {}  # stream key → (name, namespace)
         self._started = time.monotonic()
         self._last_progress = self._started
         self._dry_run = config.dry_run
-        self._reasons: dict[str, list[str]] = {}  # dry run: the first reasons per stream
-        # Opened first, so a path that cannot be written fails the sync before anything is.
-        self._rejected_file = (
-            RejectedFile(config.rejected_records_path) if config.rejected_records_path else None
-        )
+        self._reporter = Reporter(config)  # rejected records: traces, the rejected file, dry-run reasons
 
     def matching_rules(self) -> list[str]:
         """One LOG line per stream: which key a record is matched on in Twenty."""
@@ -174,8 +166,7 @@ class Writer:
         finally:
             self._stop.set()
             self._pipeline.close()
-            if self._rejected_file is not None:
-                self._rejected_file.close()
+            self._reporter.close()
 
     # --- input ---------------------------------------------------------------------------------------
 
@@ -192,14 +183,14 @@ class Writer:
                 f"A record arrived for stream '{stream}', which is not in the configured catalog "
                 f"(configured: {configured}); add the stream to the catalog or stop sending it."
             )
-        self._descriptors.setdefault(stream, (record.stream, record.namespace))
+        self._reporter.saw(stream, record.stream, record.namespace)
         self.tally.saw(stream)
         if isinstance(record, UnparseableRecord):  # a RECORD line with no usable data
             built: Item | Rejection = self._builder.reject(stream, record.reason, record.data)
         else:
             built = self._builder.build(stream, record.data)
         if isinstance(built, Rejection):
-            if self._rejected_file is None:
+            if not self._reporter.keeps_records:
                 built.data = None  # only the rejected-records file needs the record itself
             # Queued like a finished batch, so it is counted against the right state; without partial success
             # it ends the sync once what came before has settled.
@@ -245,8 +236,7 @@ class Writer:
                 elif isinstance(value, State):
                     # After a failure the platform resends from the last state echoed; a dry run echoes none.
                     if not self._states_closed and not self._dry_run:
-                        if self._rejected_file is not None:
-                            self._rejected_file.sync()  # before the counts are taken: a failure keeps them
+                        self._reporter.before_state()  # the rejected file on disk: a failure keeps it
                         written, rejected = self.tally.take_since_state(value.streams)
                         yield Checkpoint(value, written, rejected)
                 else:
@@ -269,17 +259,9 @@ class Writer:
         self.tally.links += result.links
         for rejection in sorted(result.rejections, key=lambda r: r.seq):
             self.tally.reject(rejection.stream)
-            if self._dry_run:
-                reasons = self._reasons.setdefault(rejection.stream, [])
-                if len(reasons) < DRY_RUN_REASONS_SHOWN:
-                    reasons.append(self._describe(rejection))
-                continue
-            if self._rejected_file is not None:
-                self._rejected_file.add(self._rejected_entry(rejection))
-            if self.config.partial_success:
-                yield self._trace(self._describe(rejection), rejection.stream, "system_error")
-            elif self._failure is None:
-                self._failure = _Failure(rejection=rejection)
+            yield from self._reporter.rejected(rejection)
+            if not self._dry_run and not self.config.partial_success and self._failure is None:
+                self._failure = _Failure(rejection=rejection)  # the first rejection ends the sync
         error = result.error
         if isinstance(error, RequestCancelled):
             # The sync's own stop cut this batch short (a 429 not retried): the cause of the stop is elsewhere
@@ -320,39 +302,10 @@ class Writer:
         if failure.rejection is None:
             yield Log("INFO", self.summary())
             raise failure.error  # type: ignore[misc]  # the CDK glue turns it into the right ERROR trace
-        rejection = failure.rejection
-        message = (
-            f"{self._describe(rejection)}. The sync stopped there, as partial success is off: fix the record in "
-            "the source and sync again, or turn partial success on to write the other records and report "
-            "the rejected ones."
-        )
-        # The data will be the same on a retry, so it is a config_error: the platform does not retry it.
-        yield self._trace(message, rejection.stream, "config_error")
+        trace = self._reporter.stopped_by(failure.rejection)
+        yield trace
         yield Log("INFO", self.summary())
-        raise SyncFailed(message)
-
-    def _rejected_entry(self, rejection: Rejection) -> dict[str, Any]:
-        name, namespace = self._descriptors.get(rejection.stream, (rejection.stream, None))
-        return {
-            "stream": name,
-            "namespace": namespace,
-            "position": rejection.position,
-            "data": rejection.data,
-            "field": rejection.field,
-            "reason": shorten(rejection.reason),
-            "twenty_message": shorten(rejection.message) if rejection.message else None,
-        }
-
-    def _describe(self, rejection: Rejection) -> str:
-        field_part = f", field '{rejection.field}'" if rejection.field else ""
-        return (
-            f"Record {rejection.position} of stream '{rejection.stream}' was rejected{field_part}: "
-            f"{shorten(rejection.reason)}"
-        )
-
-    def _trace(self, message: str, stream: str, failure_type: str) -> Failure:
-        name, namespace = self._descriptors.get(stream, (stream, None))
-        return Failure(message, failure_type, name, namespace)
+        raise SyncFailed(trace.message)
 
     # --- progress and summary ------------------------------------------------------------------------
 
@@ -374,4 +327,4 @@ class Writer:
         elapsed, calls = time.monotonic() - self._started, self.client.stats.calls
         if not self._dry_run:
             return self.tally.summary(elapsed, calls)
-        return self.tally.dry_run_summary(elapsed, calls, self._reasons)
+        return self.tally.dry_run_summary(elapsed, calls, self._reporter.reasons)
