@@ -278,9 +278,10 @@ class Handler(BaseHTTPRequestHandler):
                         self._graphql_rate_limited(throttle.long if throttle else None),
                         None,
                     )
-                self._send(status, body, content_type=ctype, headers=headers)
+                # Logged before the answer: a client that reads the log once answered finds its request there.
                 entry["status"] = status
                 emu.add_log(entry)
+                self._send(status, body, content_type=ctype, headers=headers)
                 return
         if int(self.headers.get("Content-Length") or 0) > emu.config.max_body_bytes:
             # Express's body-parser refuses the body before Twenty sees it (exact real body unconfirmed).
@@ -320,8 +321,10 @@ class Handler(BaseHTTPRequestHandler):
             self._send_truncated(status, payload, headers)  # the write happened; the answer is cut short
             entry["status"] = status
         else:
-            self._send(status, payload, headers=headers)
             entry["status"] = status
+            emu.add_log(entry)  # before the answer, as above
+            self._send(status, payload, headers=headers)
+            return
         emu.add_log(entry)
 
     def _fault_response(self, kind: str):
