@@ -102,7 +102,7 @@ class Emulator:
         self.records = Records(
             self.workspace, self.store, self.config.api_key_name, self.max_batch, self.version
         )
-        self.graphql = GraphQL(self.workspace, self.records)
+        self.graphql = GraphQL(self.workspace, self.records, self.version)
         for obj in self.workspace.objects.values():
             self.store.ensure_table(obj)
         # A --db file keeps its standard-object records across restarts; in memory every start is empty.
@@ -239,7 +239,11 @@ class Handler(BaseHTTPRequestHandler):
             "fault": None,
         }
         # A version that serves /graphql numbers and spoils it like /rest/ (a proxy does not tell them apart).
-        is_rest = path == "/rest" or path.startswith("/rest/") or (path == "/graphql" and emu.version.graphql)
+        is_rest = (
+            path == "/rest"
+            or path.startswith("/rest/")
+            or (path == "/graphql" and (emu.version.graphql or emu.version.graphql_deletes))
+        )
         if path.startswith("/_emulator/"):
             self._inspection(method, path, query)
             return
@@ -376,7 +380,11 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, method: str, path: str, query: dict, raw: bytes, raw_query: str, entry: dict):
         if path == "/healthz" and method == "GET":
             return 200, {"status": "ok", "info": {}, "error": {}, "details": {}}, None
-        if path == "/graphql" and method == "POST" and self.emulator.version.graphql:
+        if (
+            path == "/graphql"
+            and method == "POST"
+            and (self.emulator.version.graphql or self.emulator.version.graphql_deletes)
+        ):
             return self._graphql(raw, entry)
         if not (path == "/rest" or path.startswith("/rest/")):
             return 404, {"statusCode": 404, "message": f"Cannot {method} {path}", "error": "Not Found"}, None
@@ -508,7 +516,7 @@ class Handler(BaseHTTPRequestHandler):
             )
         if method == "DELETE" and record_id is not None:
             self._throttle()
-            soft = query.get("soft_delete") == "true"
+            soft = query.get("soft_delete") == "true" and not emu.version.rest_delete_destroys
             return (
                 200,
                 {

@@ -31,6 +31,14 @@ class TwentyVersion:
     # POST /graphql serves create<Plural>(data, upsert) / create<Singular>(data, upsert) mutations
     # (engine/api/graphql/graphql-query-runner/resolvers/graphql-query-create-many-resolver.service.ts).
     graphql: bool = False
+    # POST /graphql serves delete<Plural>(filter: ...), which soft-deletes every record the filter matches in
+    # one call and answers them (graphql-query-delete-many-resolver.service.ts: applyFilterToBuilder, then
+    # softDelete().returning('*')). Every version serves it; `graphql` above adds the create mutations.
+    graphql_deletes: bool = True
+    # REST DELETE /rest/{plural}/{id} destroys the row whatever ?soft_delete says: the v1.3 line's
+    # rest-api-delete-one.handler.ts calls repository.delete, not softDelete. Later lines read the flag
+    # (parse-soft-delete-rest-request.util.ts, true only for soft_delete=true).
+    rest_delete_destroys: bool = False
     # Metadata type name of the rich-text composite: RICH_TEXT_V2 until v1.20 renamed it RICH_TEXT
     # (database/commands/upgrade-version-command/1-20/, twenty-shared FieldMetadataType).
     rich_text_type: str = "RICH_TEXT_V2"
@@ -60,6 +68,7 @@ VERSIONS = {
         lenient_numbers=True,
         rest_throttled=False,
         graphql=True,
+        rest_delete_destroys=True,
     ),
     "v1.20": TwentyVersion(
         "v1.20",

@@ -41,6 +41,22 @@ def unique_keys(payload: Mapping[str, Any], schema: ObjectSchema | None) -> list
     return keys
 
 
+def match_text(path: str, value: Any) -> str | None:
+    """One field of a matching key (data activation: any top-level field, maybe several), normalised as
+    unique_keys normalises its paths; None for an empty or structured value."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = text_form(value).strip()
+    sub = path.rpartition(".")[2]
+    if sub == "primaryEmail":
+        text = normalize_email(text)
+    elif path == "id":
+        text = text.lower()
+    elif sub == "primaryLinkUrl":
+        text = normalize_url(text)
+    return text or None
+
+
 def normalize_email(value: str) -> str:
     """As Twenty stores and matches an email: trimmed and lower-cased (recorded case upsert_person_uppercase_email)."""
     return value.strip().lower()

@@ -236,8 +236,12 @@ class Resolver:
     """Target ids by key, a batch at a time: one `GET` with an `[in]` filter per 200 distinct keys, none for keys
     the cache knows; a small target object is read whole once. Shared by the pool threads."""
 
-    def __init__(self, client: Any):
+    def __init__(self, client: Any, written: Iterable[str] = ()):
         self.client = client
+        # Objects this sync writes (routes.py): their records are learned from the write answers (`learn`), so
+        # they are never read whole up front, and a key not learned yet is looked up only when a miss is final.
+        self.written = frozenset(written)
+        self._learnable: dict[str, list[Lookup]] = {}  # target → lookups on a unique path of it
         self._cache: OrderedDict[tuple[str, str, str], tuple[str, ...]] = OrderedDict()
         self._complete: set[tuple[str, str]] = (
             set()
@@ -271,7 +275,28 @@ class Resolver:
                 found.update(self._read(lookups[(target, path)], missing))
         return found
 
+    def register(self, lookups: Iterable[Lookup], unique: Callable[[str, str], bool]) -> None:
+        """The lookups of every route; those on a unique path of their target are learned from writes."""
+        for lookup in lookups:
+            if lookup.path == "id" or unique(lookup.target, lookup.path):
+                known = self._learnable.setdefault(lookup.target, [])
+                if all((other.path, other.target) != (lookup.path, lookup.target) for other in known):
+                    known.append(lookup)
+
+    def learn(self, plural: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Records this sync just wrote to `plural` (the write's answer): their keys are known without a call.
+        Only unique paths are learned; a non-unique one could hide a second record with the same value."""
+        for lookup in self._learnable.get(plural, ()):
+            self._remember(lookup, [r for r in rows if isinstance(r, Mapping)], keys=None)
+
+    def known(self, lookup: Lookup, key: str) -> bool:
+        """Is the target of this key known without a call (learned, read, or cached)?"""
+        with self._lock:
+            return (lookup.target, lookup.path, key) in self._cache
+
     def _maybe_prefetch(self, lookup: Lookup) -> None:
+        if lookup.target in self.written:
+            return  # written by this sync: learned from its writes, not read whole before they happen
         # One thread sizes (and maybe reads) a target while the others wait: four batches starting together
         # must not each look the same keys up.
         with self._sizing:

@@ -221,16 +221,37 @@ class TwentyClient:
             f"mutation Upsert($data: [{kind}!]!) "
             f"{{ {field}(data: $data, upsert: true) {{ {' '.join(selection)} }} }}"
         )
+        return self._graphql(query, {"data": list(records)}, field, "batch upsert")
+
+    def graphql_delete_many(
+        self, singular: str, plural: str, where: Mapping[str, Any], selection: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """`delete<Plural>(filter: …)` over GraphQL: soft-deletes every record the filter matches in one call
+        and returns them (graphql-query-delete-many-resolver.service.ts: softDelete().returning('*')). REST
+        deletes one record per call, and on the v1.3 line its DELETE destroys whatever soft_delete says."""
+        field = "delete" + plural[:1].upper() + plural[1:]
+        # The filter input type is named after the object: PersonFilterInput (workspace GraphQL schema factory).
+        kind = singular[:1].upper() + singular[1:] + "FilterInput"
+        query = (
+            f"mutation Delete($filter: {kind}!) {{ {field}(filter: $filter) {{ {' '.join(selection)} }} }}"
+        )
+        return self._graphql(query, {"filter": dict(where)}, field, "batch delete")
+
+    def _graphql(
+        self, query: str, variables: Mapping[str, Any], field: str, what: str
+    ) -> list[dict[str, Any]]:
+        """One GraphQL mutation answering a list: rate limits (a 200 with an error) retried within the budget,
+        authentication errors as such, anything else as a DataError for the batch splitter."""
         deadline = time.monotonic() + self._retry_seconds
         for attempt in range(1, 1000):  # bounded by the retry budget below
             body = self._send(
-                "POST", "/graphql", payload={"query": query, "variables": {"data": list(records)}}, root=True
+                "POST", "/graphql", payload={"query": query, "variables": dict(variables)}, root=True
             )
             errors = body.get("errors")
             if not errors:
                 rows = (body.get("data") or {}).get(field)
                 if not isinstance(rows, list):
-                    raise TwentyAPIError("Twenty's answer to a GraphQL batch upsert has no list of records.")
+                    raise TwentyAPIError(f"Twenty's answer to a GraphQL {what} has no list of records.")
                 return rows
             message = (
                 "; ".join(str(e.get("message")) for e in errors if isinstance(e, Mapping)) or "GraphQL error"

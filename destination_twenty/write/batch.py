@@ -26,6 +26,7 @@ from destination_twenty.mapping.relations import (
 from destination_twenty.mapping.schema import ObjectSchema
 from destination_twenty.twenty.capabilities import NEITHER
 from destination_twenty.twenty.client import TwentyClient
+from destination_twenty.write import operations
 from destination_twenty.write.items import Item, Rejection
 from destination_twenty.write.tally import Counts
 
@@ -67,6 +68,7 @@ class BatchSender:
         fail_fast: bool,
         dry_run: bool = False,
         relations: Plan | None = None,
+        resolver: Resolver | None = None,  # shared by every route of the sync: learns what each one writes
     ):
         self.client = client
         self.plural = plural
@@ -79,10 +81,13 @@ class BatchSender:
         self._stop = stop
         self._fail_fast = fail_fast and not dry_run
         self._dry_run = dry_run  # read, never write: predict what each record would do
+        self.dry_run = dry_run
         self._via_graphql = False  # set when the server's REST batch create turns out to ignore upsert
         self._graphql_lock = threading.Lock()
         self._selection = _selection(schema)
-        self._resolver = Resolver(client) if relations and relations.lookups else None
+        self.selection = self._selection  # what a GraphQL answer must hold to pair rows with records
+        self._learner = resolver
+        self._resolver = (resolver or Resolver(client)) if relations and relations.lookups else None
         self._junction = relations.junction if relations else None
         self._known: OrderedDict[str, None] = OrderedDict()  # ids read or written in this sync, oldest first
         self._known_lock = threading.Lock()
@@ -111,15 +116,30 @@ class BatchSender:
         return result
 
     def _write(self, items: list[Item], result: BatchResult) -> None:
+        deletes = [i for i in items if i.action == "delete"]
+        for item in items:
+            if item.action == "ignore":  # a source delete this route ignores: done with, nothing sent
+                result.counts.ignored[item.stream] += 1
+        items = [i for i in items if i.action in ("write", "update")]
         if self._resolver is not None:
             items = self._link(items, result)
         stored: dict[str, dict[str, Any]] = {}
+        # Update-only records, and upserts on a data-activation matching key: find what each matches first.
+        to_match = [i for i in items if not i.update and (i.action == "update" or (i.match and self.upsert))]
+        if to_match:
+            matched, stored = operations.prepare_updates(self, to_match, result)
+            keep, asked = {id(i) for i in matched}, {id(i) for i in to_match}
+            items = [i for i in items if id(i) in keep or id(i) not in asked]
         updates = [i for i in items if i.update]
         if updates:
             # One read per batch for the ids not already known to exist; a partial composite needs the row.
-            unknown = [i.payload["id"] for i in updates if i.partial or not self._is_known(i.payload["id"])]
+            unknown = [
+                i.payload["id"]
+                for i in updates
+                if (i.partial and i.payload["id"] not in stored) or not self._is_known(i.payload["id"])
+            ]
             if unknown:
-                stored = self.client.records_by_id(self.plural, unknown)
+                stored = {**stored, **self.client.records_by_id(self.plural, unknown)}
                 self._remember(stored)
             exists = {
                 i.payload["id"]
@@ -133,6 +153,8 @@ class BatchSender:
             items = [i for i in items if not i.update or i.payload["id"] in exists]
         if self._dry_run:
             self._predict(items, result)
+            if deletes:
+                operations.delete(self, deletes, result)
             return
         if self.upsert:
             self._complete_partial_composites([i for i in items if i.partial], stored)
@@ -144,6 +166,8 @@ class BatchSender:
             self._send([i for i in items if not i.update], False, result)
         if result.linked:
             self._write_targets(result)
+        if deletes:
+            operations.delete(self, deletes, result)
 
     def _link(self, items: list[Item], result: BatchResult) -> list[Item]:
         """Resolve every relation key of the batch at once; a key matching nothing (or two records) rejects
@@ -159,6 +183,7 @@ class BatchSender:
             targets = []
             for lookup, key in item.lookups:
                 ids = found.get((lookup.target, lookup.path, key), ())
+                result.counts.links[(item.stream, "written" if len(ids) == 1 else "unresolved")] += 1
                 if len(ids) == 1:
                     if lookup.is_target:
                         targets.append((lookup, ids[0]))
@@ -436,6 +461,8 @@ class BatchSender:
             (counts.updated if changed else counts.created)[item.stream] += 1
         for item in unclaimed.values():  # accepted, though the answer did not list them
             counts.created[item.stream] += 1
+        if self._learner is not None:
+            self._learner.learn(self.plural, [r for r in rows if isinstance(r, dict)])
         if adopted:
             item, stored_id = adopted[0]
             result.warnings.append(
