@@ -292,16 +292,17 @@ class Records:
             return record
 
     def delete_many(self, obj: ObjectMeta, where: dict) -> list[dict]:
-        """Soft-delete every live record the GraphQL filter matches, in one transaction; answers them, with
-        deletedAt set (graphql-query-delete-many-resolver.service.ts: softDelete().returning('*'), which leaves
-        rows already soft-deleted alone)."""
+        """Soft-delete every record the GraphQL filter matches, in one transaction; answers them, with deletedAt
+        set (graphql-query-delete-many-resolver.service.ts: softDelete().returning('*')). A record already
+        soft-deleted matches too and gets a new deletedAt, as both real lines answered (v2 and v1.3 rigs,
+        December 2026): deleting twice answers the same records twice."""
         from .graphql_filter import matches
 
         with self.store.lock:
             hits = []
             for text in self.store.all_records(obj):
                 record = json.loads(text)
-                if not record.get("deletedAt") and matches(record, where, obj):
+                if matches(record, where, obj):
                     hits.append(record)
             stamp = self._timestamp()
             for record in hits:
