@@ -1,8 +1,12 @@
-"""How `make test` shares tests among pytest-xdist workers.
+"""How `make test` shares tests among pytest-xdist workers, and why a skipped test fails the run.
 
 Each test is its own unit of work, except in the modules listed here, whose tests build on each other (the
 conformance replay binds ids in one case and uses them in the next): those run on one worker, in order.
 xdist's own `xdist_group` marker would say the same, but it has no effect with pytest 9.
+
+The repository carries everything its tests read (conformance/), so a test that skips is a test that silently
+stopped checking: only the reasons in ALLOWED_SKIPS (a tool the machine may lack) may skip; any other skip fails
+the run and is listed at the end. A known difference is an xfail(strict=True), never a skip.
 """
 
 from __future__ import annotations
@@ -10,6 +14,43 @@ from __future__ import annotations
 import pytest
 
 SEQUENTIAL_MODULES = ("emulator_tests/test_conformance.py",)
+ALLOWED_SKIPS = ("needs openssl",)
+
+_unexpected_skips: list[tuple[str, str]] = []
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    return longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+
+
+def _note_skip(report) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = _skip_reason(report)
+        if not any(allowed in reason for allowed in ALLOWED_SKIPS):
+            _unexpected_skips.append((report.nodeid, reason))
+
+
+def pytest_runtest_logreport(report) -> None:
+    _note_skip(report)
+
+
+def pytest_collectreport(report) -> None:
+    _note_skip(report)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    if _unexpected_skips:
+        terminalreporter.section("unexpected skips (each fails the run)", red=True)
+        for nodeid, reason in _unexpected_skips:
+            terminalreporter.line(f"{nodeid}: {reason}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus) -> None:
+    # On xdist workers the reports reach the controller too; only the controller decides the exit status.
+    if _unexpected_skips and not hasattr(session.config, "workerinput") and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: without it, nothing to do

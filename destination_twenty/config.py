@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pkgutil
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import Any
@@ -14,6 +14,7 @@ import orjson
 import phonenumbers
 
 from destination_twenty.errors import ConfigError
+from destination_twenty.redact import redact_url
 
 # mode → REST path segment (plural) of the standard object it writes.
 STANDARD_OBJECTS = {
@@ -39,6 +40,10 @@ MAX_REQUESTS_PER_MINUTE: int = _PROPERTIES["requests_per_minute"]["maximum"]
 
 
 IF_NOT_FOUND = ("reject", "leave_unset")
+# The keys a mapping entry may hold: the spec refuses any other (additionalProperties: false), and so does write.
+MAPPING_KEYS: tuple[str, ...] = tuple(_PROPERTIES["column_mapping"]["items"]["properties"])
+# Read but kept out of the spec: knobs the tests turn (commands.py).
+UNDOCUMENTED_KEYS = ("check_retry_seconds", "request_timeout_seconds")
 
 
 def spec() -> dict[str, Any]:
@@ -71,6 +76,8 @@ class TwentyConfig:
     dry_run: bool = DEFAULTS["dry_run"]  # map, validate and look up; write nothing and echo no STATE
     rejected_records_path: str | None = None  # JSON lines, one per rejected record
     default_phone_country: str | None = None  # ISO 3166 alpha-2; reads phone numbers written without +
+    identity_scope: str = ""  # in every derived id: two connections' streams of one name keep apart
+    warnings: tuple[str, ...] = field(default=(), compare=False)  # for the log: keys that look misspelled
     streams: tuple[Route, ...] = ()  # a route per stream (see "Routes" below); the top level is the default
 
     @property
@@ -84,7 +91,10 @@ class TwentyConfig:
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> TwentyConfig:
-        """Build the config, raising ConfigError with a sentence naming the key at fault."""
+        """Build the config, raising ConfigError with a sentence naming the key at fault.
+
+        The one validation of a config: check and write both call it and give its answer word for word, and it
+        refuses what the spec's JSON schema refuses (unit_tests/test_config_spec.py holds the two together)."""
         if not isinstance(raw, Mapping):
             raise ConfigError("The configuration must be a JSON object.")
         api_key = raw.get("api_key")
@@ -98,12 +108,11 @@ class TwentyConfig:
             )
         mode = raw.get("mode")
         routes = _routes(raw)
-        if mode is None and routes:
-            mode = ""  # no default route: every stream must be named in `streams`
-        elif mode not in MODES:
+        if mode not in MODES:  # required as the spec says: the route of every stream `streams` does not name
             raise ConfigError(f"mode must be one of {', '.join(MODES)}; got {mode!r}.")
-        custom_object = raw.get("custom_object") or None
-        if mode == "custom":
+        custom_object = raw.get("custom_object")
+        custom_object = None if custom_object == "" else custom_object
+        if mode == "custom" or custom_object is not None:  # the spec's pattern holds whatever the mode
             if not isinstance(custom_object, str) or not CUSTOM_OBJECT_RE.fullmatch(custom_object):
                 raise ConfigError(
                     "custom_object must be the REST path segment of the custom object, "
@@ -116,7 +125,9 @@ class TwentyConfig:
             custom_object=custom_object if mode == "custom" else None,
             upsert=_bool(raw, "upsert", DEFAULTS["upsert"]),
             partial_success=_bool(raw, "partial_success", DEFAULTS["partial_success"]),
-            column_mapping=_column_mapping(raw.get("column_mapping") or []),
+            column_mapping=_column_mapping(
+                [] if raw.get("column_mapping") is None else raw["column_mapping"]
+            ),
             batch_size=_spec_int(raw, "batch_size"),
             requests_per_minute=_spec_int(raw, "requests_per_minute"),
             max_concurrent_requests=_spec_int(raw, "max_concurrent_requests"),
@@ -124,8 +135,31 @@ class TwentyConfig:
             dry_run=_bool(raw, "dry_run", DEFAULTS["dry_run"]),
             rejected_records_path=_path(raw, "rejected_records_path"),
             default_phone_country=_phone_country(raw.get("default_phone_country")),
+            identity_scope=_identity_scope(raw.get("identity_scope")),
+            warnings=_unknown_top_level_keys(raw),
             streams=routes,
         )
+
+
+def _closest(key: str, known: Sequence[str], cutoff: float = 0.6) -> str | None:
+    close = get_close_matches(key, known, n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
+def _unknown_top_level_keys(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    """A WARN for each top-level key one slip away from a real one. Not an error: the top level is open
+    (additionalProperties: true) and the platform may add keys of its own, which must not fail a sync."""
+    known = [*_PROPERTIES, *UNDOCUMENTED_KEYS]
+    warnings = []
+    for key in raw:
+        if key in known or not isinstance(key, str):
+            continue
+        close = _closest(key, known, cutoff=0.8)
+        if close is not None:
+            warnings.append(
+                f"Config key '{key}' is not a setting of this connector and is ignored; did you mean '{close}'?"
+            )
+    return tuple(warnings)
 
 
 def normalize_api_url(value: Any) -> str:
@@ -137,10 +171,20 @@ def normalize_api_url(value: Any) -> str:
     url = value.strip().rstrip("/")
     if url.endswith("/rest"):
         url = url[: -len("/rest")]
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+    shown = redact_url(value)  # the value as quoted back: never with a password in it
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a broken IPv6 host such as https://[::1
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+    ):
         raise ConfigError(
-            f"api_url must look like https://api.twenty.com (scheme and host, no query); got {value!r}."
+            f"api_url must look like https://api.twenty.com (scheme and host, no query); got {shown!r}."
         )
     if parts.username is not None or parts.password is not None:
         # requests would send these as Basic auth instead of our Bearer key, and the 403 would blame the key.
@@ -151,7 +195,7 @@ def normalize_api_url(value: Any) -> str:
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise ConfigError(f"api_url has an invalid port: {value!r}.") from exc
+        raise ConfigError(f"api_url has an invalid port: {shown!r}.") from exc
     return url
 
 
@@ -202,6 +246,18 @@ def _phone_country(value: Any) -> str | None:
     return code
 
 
+def _identity_scope(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or value != value.strip() or any(ord(c) < 32 for c in value):
+        # " crm" and "crm" would scope two different sets of ids: refuse what cannot be told apart by eye.
+        raise ConfigError(
+            "identity_scope must be a plain string without surrounding spaces or control characters (e.g. the "
+            f"connection's name); got {value!r}."
+        )
+    return value
+
+
 def _column_mapping(items: Any) -> tuple[ColumnMap, ...]:
     if not isinstance(items, list):
         raise ConfigError("column_mapping must be a list of {column, field, transforms} objects.")
@@ -210,6 +266,13 @@ def _column_mapping(items: Any) -> tuple[ColumnMap, ...]:
         where = f"column_mapping[{i}]"
         if not isinstance(item, Mapping):
             raise ConfigError(f"{where} must be an object with column and field.")
+        for key in item:
+            if key not in MAPPING_KEYS:
+                close = _closest(str(key), MAPPING_KEYS)
+                hint = f"did you mean '{close}'? " if close else ""
+                raise ConfigError(
+                    f"{where} has an unknown key '{key}'; {hint}A mapping entry holds {', '.join(MAPPING_KEYS)}."
+                )
         column, target = item.get("column"), item.get("field")
         if not isinstance(column, str) or not column:
             raise ConfigError(f"{where}.column must be a non-empty string.")
@@ -217,7 +280,7 @@ def _column_mapping(items: Any) -> tuple[ColumnMap, ...]:
             raise ConfigError(
                 f"{where}.field must be a Twenty field name such as jobTitle or name.firstName."
             )
-        transforms = item.get("transforms") or []
+        transforms = [] if item.get("transforms") is None else item["transforms"]
         if not isinstance(transforms, list) or not all(isinstance(t, str) for t in transforms):
             raise ConfigError(f"{where}.transforms must be a list of transform names.")
         if_not_found = item.get("if_not_found", "reject")
@@ -334,7 +397,8 @@ def _routes(raw: Mapping[str, Any]) -> tuple[Route, ...]:
         stream = item.get("stream")
         if not isinstance(stream, str) or not stream:
             raise ConfigError(f"{where}.stream must be the name of a stream in the catalog.")
-        namespace = item.get("namespace") or None
+        namespace = item.get("namespace")
+        namespace = None if namespace == "" else namespace
         if namespace is not None and not isinstance(namespace, str):
             raise ConfigError(f"{where}.namespace must be a string; got {namespace!r}.")
         named = f"{where} (stream '{stream}')"
@@ -346,8 +410,9 @@ def _routes(raw: Mapping[str, Any]) -> tuple[Route, ...]:
         mode = item.get("mode")
         if mode not in MODES:
             raise ConfigError(f"{named}.mode must be one of {', '.join(MODES)}; got {mode!r}.")
-        custom_object = item.get("custom_object") or None
-        if mode == "custom" and (
+        custom_object = item.get("custom_object")
+        custom_object = None if custom_object == "" else custom_object
+        if (mode == "custom" or custom_object is not None) and (
             not isinstance(custom_object, str) or not CUSTOM_OBJECT_RE.fullmatch(custom_object)
         ):
             raise ConfigError(

@@ -56,4 +56,5 @@ class RedirectRefused(TwentyAPIError, ConfigError):
 
 
 class RequestCancelled(TransientAPIError):
-    """A call cut short by `TwentyClient.stop()`: the sync is ending and nobody needs its answer."""
+    """A throttled call not tried again because the sync is stopping (`TwentyClient.stop_retrying_when`): a 429
+    stored nothing, so nothing is lost; the sync's real cause of failure is reported instead."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from emulator_client import Client
@@ -11,8 +10,6 @@ from emulator_client import Client
 from twenty_emulator.testing import Emulator, run_emulator
 
 API_KEY = "test-key"
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"  # CI keeps a copy of shared/ beside the clone
 
 
 @pytest.fixture(scope="module")
@@ -28,3 +25,4 @@ def client(emulator: Emulator) -> Iterator[Client]:
     c = Client(emulator)
     yield c
     c.session.close()
+    emulator.check_no_internal_errors()

@@ -131,7 +131,8 @@ def emulator_server():
 def emulator(emulator_server):
     """A fresh workspace for each test, on one shared server (starting one per test would be slow)."""
     emulator_server.reset()
-    return emulator_server
+    yield emulator_server
+    emulator_server.check_no_internal_errors()  # a crash answered 500 and retried must not pass unseen
 
 
 def live(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

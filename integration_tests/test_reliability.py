@@ -2,6 +2,7 @@
 
 import http.server
 import threading
+import time
 
 import pytest
 
@@ -123,6 +124,21 @@ def test_a_timed_out_request_is_retried(tmp_path):
         )
         assert run.returncode == 0, run.stdout
         assert len(emulator.records("people")) == 30
+        # The held request is logged when the emulator lets it go (after 4 s): wait for it, bounded.
+        for _ in range(100):
+            log = emulator.requests()
+            if any(r["n"] == 2 for r in log):
+                break
+            time.sleep(0.1)
+    # Request 2 (a batch) was held past the connector's 1 s deadline and dropped unanswered; that batch was sent
+    # again (request 5) and stored: the timeout happened, and it was retried.
+    (held,) = [r for r in log if r["fault"]]
+    assert held["n"] == 2 and held["fault"] == "timeout" and held["status"] is None
+    batches = [r for r in log if r["path"] == "/rest/batch/people"]
+    assert sorted(r["n"] for r in batches) == [2, 3, 4, 5]
+    assert all(r["records"] == 10 and r["status"] == 201 for r in batches if r["n"] != 2)
+    (echoed,) = run.states
+    assert echoed["destinationStats"] == {"recordCount": 30.0}
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):

@@ -70,18 +70,6 @@ def test_each_stream_goes_to_its_route_and_the_default_takes_the_rest(emulator, 
     assert "Stream 'accounts' → companies" in " ".join(run.logs)
 
 
-def test_a_stream_no_route_covers_is_refused_before_anything_is_written(emulator, tmp_path):
-    config = config_for(emulator, "people", streams=[{"stream": "accounts", "mode": "companies"}])
-    del config["mode"]
-    messages = [record("accounts", {"name": "A"}), record("contacts", {"email": "x@routes.example"})]
-    run = run_connector(["write"], tmp_path, config, catalog_for("accounts", "contacts"), messages)
-    assert run.returncode == 1
-    (error,) = run.errors
-    assert "No route covers stream 'contacts'" in error["message"]
-    assert error["failure_type"] == "config_error"
-    assert emulator.records("companies") == []
-
-
 def _seed_people(emulator, tmp_path, emails):
     config = config_for(emulator, "people", column_mapping=PERSON)
     rows = [record("people", {"email": e, "first": "Old"}) for e in emails]

@@ -1,5 +1,6 @@
 """Every Twenty a user runs (issue 13): upsert, update by id, partial success and relations against the emulator
-answering as today's server, the v1.3 line (REST batch upsert ignored; GraphQL upsert) and v1.20+ (new names)."""
+answering as today's server, the v1.3 line (REST batch upsert ignored; GraphQL upsert), v1.20+ (new names) and the
+v2 line (relation targets only in the GraphQL metadata API, issue 18)."""
 
 import pytest
 import requests
@@ -7,7 +8,7 @@ import requests
 from integration_tests.conftest import API_KEY, catalog_for, config_for, record, run_connector, state
 from twenty_emulator.testing import run_emulator
 
-VERSIONS = ["current", "v1.3", "v1.20"]
+VERSIONS = ["current", "v1.3", "v1.20", "v2"]
 MAPPING = [
     {"column": "email", "field": "emails.primaryEmail"},
     {"column": "first", "field": "name.firstName"},
@@ -39,6 +40,7 @@ def test_check_says_what_the_server_can_do(server, tmp_path):
         "current": ["REST batch upsert works", "RICH_TEXT_V2", "personId"],
         "v1.3": ["go through GraphQL", "RICH_TEXT_V2", "personId"],
         "v1.20": ["REST batch upsert works", "rich text is RICH_TEXT", "targetPersonId"],
+        "v2": ["REST batch upsert works", "rich text is RICH_TEXT", "targetPersonId"],
     }[server.version]
     assert all(part in line for part in expected), line
 
@@ -98,5 +100,5 @@ def test_notes_link_their_targets_under_either_naming(server, tmp_path):
         )
         assert run.returncode == 0, run.stdout
     (target,) = [t for t in server.records("noteTargets") if not t.get("deletedAt")]
-    column = "targetPersonId" if server.version == "v1.20" else "personId"
+    column = "targetPersonId" if server.version in ("v1.20", "v2") else "personId"
     assert target[column] == person

@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="current",
         help="answer as this Twenty does: current (upstream main of Jan 2026, as recorded; the default), "
         "v1.3 (Aug 2025: REST ignores upsert, older errors, no REST rate limit, /graphql upserts) or v1.20 "
-        "(RICH_TEXT, targetPersonId join columns, Retry-After and X-RateLimit-* on 429s, 10000-record maxima)",
+        "(RICH_TEXT, targetPersonId join columns, Retry-After and X-RateLimit-* on 429s, 10000-record maxima) "
+        "or v2 (the v2 line, about v2.19: paged REST metadata whose relations name no target, the GraphQL "
+        "metadata API on /metadata, MORPH note/task targets, every record call throttled with no headers)",
     )
     p.add_argument(
         "--max-batch",

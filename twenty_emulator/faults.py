@@ -1,8 +1,8 @@
 """Fault injection for reliability tests, on /rest/ requests only.
 
 Spec: a comma list of ``KIND:PROBABILITY`` (random, repeatable with --fault-seed) or ``KIND@N;M;...``
-(exact /rest/ request numbers, 1-based). KIND is 500, 502, 503, 429, timeout, reset, commit-reset, truncate
-or ``latency=MS`` (a delay that combines with any other fault). The first matching non-latency rule wins.
+(exact /rest/ request numbers, 1-based). KIND is 500, 502, 503, 429, timeout, reset, commit-reset, truncate,
+crash (the emulator raises inside its handler, as a bug of its own would) or ``latency=MS`` (a delay that combines with any other fault). The first matching non-latency rule wins.
 
 ``truncate`` performs the request (a write is committed), then sends the status line and headers with the
 full Content-Length but only the first half of the body, and closes the connection: the answer a client gets
@@ -16,7 +16,7 @@ import re
 import threading
 from dataclasses import dataclass
 
-KINDS = ("500", "502", "503", "429", "timeout", "reset", "commit-reset", "truncate")
+KINDS = ("500", "502", "503", "429", "timeout", "reset", "commit-reset", "truncate", "crash")
 
 
 @dataclass

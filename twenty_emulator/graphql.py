@@ -232,10 +232,13 @@ def _cap(name: str) -> str:
 
 
 class GraphQL:
-    def __init__(self, workspace: Workspace, records: Records, version=None):
+    def __init__(
+        self, workspace: Workspace, records: Records, answer_max: int = 10_000, creates: bool = True
+    ):
         self.workspace = workspace
         self.records = records
-        self.creates = version is None or version.graphql  # create mutations; deletes are served by all
+        self.answer_max = answer_max  # records listed in a create<Plural> answer (versions.py)
+        self.creates = creates  # create mutations served (versions.py graphql); deletes are served by all
 
     def execute(self, raw: bytes) -> tuple[int, dict, int]:
         """Answer one POST /graphql body: (HTTP status, JSON answer, records in the mutations' data)."""
@@ -272,6 +275,8 @@ class GraphQL:
                 errors.append(GraphQLError(exc.message, code).entry([sel.key]))
                 data[sel.key] = None
                 continue
+            if many:
+                written = written[: self.answer_max]  # all were written; the answer lists only the first ones
             shaped = [self._project(obj, r, sel.selections or []) for r in written]
             data[sel.key] = shaped if many else shaped[0]
         answer = {"errors": errors, "data": data} if errors else {"data": data}

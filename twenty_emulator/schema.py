@@ -337,7 +337,7 @@ class Workspace:
         by_name = obj.fields
         label_field = by_name.get(obj.labelIdentifierField or "")
         image_field = by_name.get(obj.imageIdentifierField or "")
-        return {
+        api = {
             "id": obj.id,
             "nameSingular": obj.nameSingular,
             "namePlural": obj.namePlural,
@@ -354,6 +354,9 @@ class Workspace:
             "icon": obj.icon,
             "fields": [self.field_to_api(obj, f) for f in sorted(obj.fields.values(), key=lambda f: f.name)],
         }
+        if self.version.paged_metadata:
+            del api["isCustom"]  # the v2 line's listing has none
+        return api
 
     def field_to_api(self, obj: ObjectMeta, f: Field) -> dict:
         relation = None
@@ -379,6 +382,8 @@ class Workspace:
                 "sourceFieldMetadata": {"id": f.id, "name": f.name},
             }
         extra = {"morphId": f.morphId} if f.morphId else {}
+        if self.version.paged_metadata:
+            return self._field_to_v2_api(obj, f, extra)
         return {
             "id": f.id,
             "type": self.type_name(f.type),
@@ -396,6 +401,81 @@ class Workspace:
             "options": copy.deepcopy(f.options),
             "relation": relation,
             **extra,
+        }
+
+    def _field_to_v2_api(self, obj: ObjectMeta, f: Field, extra: dict) -> dict:
+        """A field as the v2 line's REST metadata shows it: `settings` (relationType, joinColumnName, onDelete)
+        and `isUnique`, no `relation` and no `isCustom` (as seen on the v2 server)."""
+        out = {
+            "id": f.id,
+            "type": self.type_name(f.type),
+            "name": f.name,
+            "label": f.label,
+            "description": f.description,
+            "icon": f.icon,
+            "isActive": f.isActive,
+            "isSystem": f.isSystem,
+            "isNullable": f.isNullable,
+            "isUnique": f.isUnique,
+            "defaultValue": f.defaultValue,
+            "settings": self.relation_settings(obj, f),
+            "objectMetadataId": obj.id,
+            "createdAt": f.createdAt,
+            "updatedAt": f.createdAt,
+            **extra,
+        }
+        if f.options:
+            out["options"] = copy.deepcopy(f.options)
+        return out
+
+    @staticmethod
+    def relation_settings(obj: ObjectMeta, f: Field) -> dict | None:
+        if f.type not in ("RELATION", "MORPH_RELATION") or not f.relation:
+            return None
+        if f.relation["type"] != "MANY_TO_ONE":
+            return {"relationType": f.relation["type"]}
+        # As seen: a junction row goes with its note, task or target (CASCADE); other links are cleared.
+        on_delete = "CASCADE" if obj.nameSingular in MORPH_JUNCTIONS else "SET_NULL"
+        return {"onDelete": on_delete, "relationType": "MANY_TO_ONE", "joinColumnName": f.join_column}
+
+    def relation_to_api(self, obj: ObjectMeta, f: Field) -> dict | None:
+        """The GraphQL metadata API's `relation` of a field (`RelationDTO`): null for a MORPH_RELATION, whose
+        targets are its `morphRelations`."""
+        if not f.relation or f.type == "MORPH_RELATION":
+            return None
+        return self._relation(obj, f)
+
+    def morph_relations_to_api(self, obj: ObjectMeta, f: Field) -> list[dict] | None:
+        """A MORPH_RELATION field's `morphRelations`: one entry per field of its morph group, its own first
+        (as the v2 server lists them)."""
+        if f.type != "MORPH_RELATION" or not f.relation:
+            return None
+        group = [g for g in obj.fields.values() if g.morphId == f.morphId and g.relation]
+        group.sort(key=lambda g: g is not f)
+        return [self._relation(obj, g) for g in group]
+
+    def _relation(self, obj: ObjectMeta, f: Field) -> dict:
+        target = self.objects.get(f.relation["target"])
+        target_field = target.fields.get(f.relation["targetField"]) if target else None
+        name = f.relation["targetField"]
+        if target_field is not None and target_field.morphId and target is not None:
+            name = name[: -len(obj.nameSingular)] or name  # the morph group's name: targetPerson -> target
+        return {
+            "type": f.relation["type"],
+            "sourceObjectMetadata": self._object_ref(obj),
+            "targetObjectMetadata": self._object_ref(target) if target else None,
+            "sourceFieldMetadata": {"id": f.id, "name": f.name},
+            "targetFieldMetadata": {"id": target_field.id if target_field else None, "name": name},
+        }
+
+    @staticmethod
+    def _object_ref(obj: ObjectMeta) -> dict:
+        return {
+            "id": obj.id,
+            "nameSingular": obj.nameSingular,
+            "namePlural": obj.namePlural,
+            "labelSingular": obj.labelSingular,
+            "labelPlural": obj.labelPlural,
         }
 
     def type_name(self, ftype: str) -> str:

@@ -13,6 +13,7 @@ import struct
 import sys
 import threading
 import time
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,7 @@ from .errors import ApiError, bad_request
 from .faults import FaultInjector
 from .filters import encode_cursor, parse_list_query
 from .graphql import GraphQL
+from .metadata_api import MetadataGraphQL, paged_by_id
 from .records import Records
 from .schema import Workspace
 from .store import Store
@@ -90,6 +92,9 @@ class Emulator:
         self.faults = FaultInjector(config.faults, config.fault_seed)
         self.log: list[dict] = []
         self.log_lock = threading.Lock()
+        # The emulator's own crashes (answered as a generic 500, which a client retries as transient): kept so
+        # a test can fail on them (GET /_emulator/errors; twenty_emulator.testing checks it on exit).
+        self.internal_errors: list[str] = []
         self._fresh_workspace()
 
     @property
@@ -102,7 +107,10 @@ class Emulator:
         self.records = Records(
             self.workspace, self.store, self.config.api_key_name, self.max_batch, self.version
         )
-        self.graphql = GraphQL(self.workspace, self.records, self.version)
+        self.graphql = GraphQL(
+            self.workspace, self.records, self.version.graphql_answer_max, creates=self.version.graphql
+        )
+        self.metadata_graphql = MetadataGraphQL(self.workspace)
         for obj in self.workspace.objects.values():
             self.store.ensure_table(obj)
         # A --db file keeps its standard-object records across restarts; in memory every start is empty.
@@ -129,9 +137,18 @@ class Emulator:
                 self._seed()
         with self.log_lock:
             self.log.clear()
+            self.internal_errors.clear()
         if self.throttle:
             self.throttle.reset()
         self.faults.reset()
+
+    def internal_error(self, where: str) -> None:
+        """Record the exception being handled (with its traceback) and print it to stderr."""
+        text = f"twenty-emulator: internal error in {where}:\n{traceback.format_exc()}"
+        print(text, file=sys.stderr, flush=True)
+        with self.log_lock:
+            if len(self.internal_errors) < 100:
+                self.internal_errors.append(text)
 
     def add_log(self, entry: dict) -> None:
         with self.log_lock:
@@ -243,6 +260,7 @@ class Handler(BaseHTTPRequestHandler):
             path == "/rest"
             or path.startswith("/rest/")
             or (path == "/graphql" and (emu.version.graphql or emu.version.graphql_deletes))
+            or (path == "/metadata" and emu.version.metadata_graphql)
         )
         if path.startswith("/_emulator/"):
             self._inspection(method, path, query)
@@ -289,11 +307,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         raw = self._read_body()
         try:
+            if entry["fault"] == "crash":  # plays a bug of the emulator's own, to test that tests see one
+                raise RuntimeError("injected crash (--faults crash)")
             status, payload, headers = self._route(method, path, query, raw, url.query, entry)
         except ApiError as exc:
             status, payload, headers = exc.status, exc.body(), getattr(exc, "headers", None)
-        except Exception as exc:  # a bug in the emulator: answer like the real server's generic 500
-            print(f"twenty-emulator: internal error: {exc!r}", file=sys.stderr, flush=True)
+        except Exception:  # a bug in the emulator: answer like the real server's generic 500
+            emu.internal_error(f"{method} {path}")
             status, payload, headers = (
                 500,
                 {
@@ -370,6 +390,9 @@ class Handler(BaseHTTPRequestHandler):
         elif method == "GET" and parts == ["requests"]:
             with emu.log_lock:
                 self._send(200, {"requests": list(emu.log)})
+        elif method == "GET" and parts == ["errors"]:
+            with emu.log_lock:
+                self._send(200, {"errors": list(emu.internal_errors)})
         elif method == "POST" and parts == ["reset"]:
             emu.reset(metadata=query.get("metadata", "").lower() in ("1", "true", "fresh"))
             self._send(200, {"status": "reset"})
@@ -386,6 +409,8 @@ class Handler(BaseHTTPRequestHandler):
             and (self.emulator.version.graphql or self.emulator.version.graphql_deletes)
         ):
             return self._graphql(raw, entry)
+        if path == "/metadata" and method == "POST" and self.emulator.version.metadata_graphql:
+            return self._metadata_graphql(raw)
         if not (path == "/rest" or path.startswith("/rest/")):
             return 404, {"statusCode": 404, "message": f"Cannot {method} {path}", "error": "Not Found"}, None
 
@@ -423,6 +448,29 @@ class Handler(BaseHTTPRequestHandler):
             return 200, self._graphql_rate_limited(refused), None
         status, payload, records = self.emulator.graphql.execute(raw)
         entry["records"] = records
+        return status, payload, None
+
+    def _metadata_graphql(self, raw: bytes):
+        """POST /metadata (v2): the GraphQL metadata API. Not throttled: the v2 line's throttler runs in the
+        record query runners only (common-base-query-runner.service.ts throttleQueryExecution)."""
+        try:
+            self._authenticate()
+        except ApiError:
+            # As seen on the v2 server, for any wrong token (the REST API says "No payload" for a non-JWT).
+            error = {
+                "message": "Token invalid.",
+                "extensions": {
+                    "userFriendlyMessage": {
+                        "id": "z+7x/s",
+                        "message": "You must be authenticated to perform this action.",
+                    },
+                    "subCode": "UNAUTHENTICATED",
+                    "code": "UNAUTHENTICATED",
+                },
+            }
+            return 200, {"errors": [error]}, None
+        with self.emulator.store.lock:
+            status, payload = self.emulator.metadata_graphql.execute(raw)
         return status, payload, None
 
     def _authenticate(self) -> None:
@@ -546,7 +594,7 @@ class Handler(BaseHTTPRequestHandler):
     def _metadata(self, method: str, segments: list[str], body, raw_query: str, path: str):
         emu = self.emulator
         ws = emu.workspace
-        if raw_query:
+        if raw_query and not (emu.version.paged_metadata and method == "GET" and len(segments) == 1):
             # Upstream reads the query string as part of the metadata path, so any query is a bad path.
             raise bad_request(
                 f"Query path '{path}?{raw_query}' invalid. Valid examples: /rest/metadata/fields "
@@ -569,6 +617,8 @@ class Handler(BaseHTTPRequestHandler):
                 if match is None:
                     raise ApiError(404, "NotFoundException", f"{kind[:-1].capitalize()} not found")
                 return 200, {"data": {kind[:-1]: match}}, None
+            if emu.version.paged_metadata:
+                return 200, paged_by_id(items, dict(parse_qsl(raw_query, keep_blank_values=True))), None
             page_info = {
                 "hasNextPage": False,
                 "startCursor": encode_cursor(items[0]["id"]) if items else None,
@@ -599,6 +649,14 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+    emulator: Emulator
+
+    def handle_error(self, request, client_address) -> None:  # noqa: ARG002 - socketserver's signature
+        """A crash outside the routed handler (the inspection door, a broken connection's bookkeeping)."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return  # a client that went away (a test's dropped connection) is not the emulator's bug
+        self.emulator.internal_error("a request handler")
 
 
 def make_server(host: str, port: int, config: Config) -> Server:

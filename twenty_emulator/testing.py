@@ -48,6 +48,20 @@ class Emulator:
     def requests(self) -> list[dict]:
         return self._call("GET", "/_emulator/requests")["requests"]
 
+    def internal_errors(self) -> list[str]:
+        """The emulator's own crashes since the last reset (each answered as a generic 500)."""
+        return self._call("GET", "/_emulator/errors")["errors"]
+
+    def check_no_internal_errors(self) -> None:
+        """Fail (AssertionError) if the emulator crashed: its 500 would have been retried as an outage."""
+        if self.process.poll() is not None:
+            return  # stopped: nothing to ask (a test that stops it checks before)
+        errors = self.internal_errors()
+        if errors:
+            raise AssertionError(
+                f"the emulator logged {len(errors)} internal error(s); the first:\n{errors[0]}"
+            )
+
     def reset(self, metadata: bool = False) -> None:
         self._call("POST", "/_emulator/reset" + ("?metadata=fresh" if metadata else ""))
 
@@ -63,9 +77,10 @@ class Emulator:
 
 @contextmanager
 def run_emulator(
-    *extra_args: str, api_key: str = "test-key", twenty_version: str | None = None
+    *extra_args: str, api_key: str = "test-key", twenty_version: str | None = None, check_errors: bool = True
 ) -> Iterator[Emulator]:
-    """Run ``python -m twenty_emulator`` on a free port; stop it on exit.
+    """Run ``python -m twenty_emulator`` on a free port; stop it on exit. Leaving the block normally raises
+    AssertionError if the emulator crashed meanwhile (``check_errors=False`` for a test of that very check).
 
     ``twenty_version`` ("current", "v1.3", "v1.20") is passed as ``--twenty-version``; when it is not given,
     the environment variable TWENTY_EMULATOR_VERSION picks it, so that a whole test suite can be run against
@@ -118,6 +133,8 @@ def run_emulator(
             raise RuntimeError(f"twenty emulator did not start (got {line!r}): {err.strip()}")
         emulator = Emulator(process, line[len(prefix) :].strip(), api_key, stderr_tail)
         yield emulator
+        if check_errors:
+            emulator.check_no_internal_errors()  # on a clean exit only: a failing test keeps its own error
     finally:
         if emulator is not None:
             emulator.stop()

@@ -32,13 +32,19 @@ class TwentyVersion:
     # (engine/api/graphql/graphql-query-runner/resolvers/graphql-query-create-many-resolver.service.ts).
     graphql: bool = False
     # POST /graphql serves delete<Plural>(filter: ...), which soft-deletes every record the filter matches in
-    # one call and answers them (graphql-query-delete-many-resolver.service.ts: applyFilterToBuilder, then
-    # softDelete().returning('*')). Every version serves it; `graphql` above adds the create mutations.
+    # one call and answers them all (graphql-query-delete-many-resolver.service.ts: applyFilterToBuilder, then
+    # softDelete().returning('*'); 150 in one call on the real v1.3 line). Every version serves it; `graphql`
+    # above adds the create mutations.
     graphql_deletes: bool = True
     # REST DELETE /rest/{plural}/{id} destroys the row whatever ?soft_delete says: the v1.3 line's
     # rest-api-delete-one.handler.ts calls repository.delete, not softDelete. Later lines read the flag
     # (parse-soft-delete-rest-request.util.ts, true only for soft_delete=true).
     rest_delete_destroys: bool = False
+    # How many records a create<Plural> answer lists at most: the resolver reads what it wrote back with
+    # .take(QUERY_MAX_RECORDS), whatever the batch held (graphql-query-create-many-resolver.service.ts,
+    # fetchUpsertedRecords; twenty-shared/src/constants/QueryMaxRecords.ts: 60 on the v1.3 line, 10_000 from
+    # v1.20). Seen on the real v1.3 server: an upsert of 200 records answers 60.
+    graphql_answer_max: int = 10_000
     # Metadata type name of the rich-text composite: RICH_TEXT_V2 until v1.20 renamed it RICH_TEXT
     # (database/commands/upgrade-version-command/1-20/, twenty-shared FieldMetadataType).
     rich_text_type: str = "RICH_TEXT_V2"
@@ -57,6 +63,15 @@ class TwentyVersion:
     max_batch: int = 200
     default_page: int = 60
     max_page: int = 200
+    # The REST metadata listing of the v2 line: `{"data": [objects], "pageInfo", "totalCount"}`, paged by id
+    # (60 by default, `?limit=` up to 200, `starting_after=` / `ending_before=`:
+    # engine/api/rest/metadata/utils/paginate-by-id-cursor.util.ts, object-metadata.controller.ts), fields with
+    # `isUnique` and `settings` and no `relation` (from-field-metadata-entity-to-field-metadata-dto.util.ts).
+    # Paths are files of the v2 snapshot (T3-Venture-Labs-Limited/myah-v4 at 88cf2a02, Twenty ≈ v2.19).
+    paged_metadata: bool = False
+    # POST /metadata, the GraphQL metadata API: `objects` and their `fields` with `relation` and
+    # `morphRelations` (field-metadata.resolver.ts), the only place the v2 line names a relation's target.
+    metadata_graphql: bool = False
 
 
 VERSIONS = {
@@ -69,6 +84,7 @@ VERSIONS = {
         rest_throttled=False,
         graphql=True,
         rest_delete_destroys=True,
+        graphql_answer_max=60,
     ),
     "v1.20": TwentyVersion(
         "v1.20",
@@ -79,6 +95,17 @@ VERSIONS = {
         max_batch=10_000,
         default_page=1000,
         max_page=10_000,
+    ),
+    # The v2 line as the real server built from the v2 snapshot answers (docs/emulator.md lists what was
+    # checked on it): REST upsert honoured, every record call throttled with no rate-limit headers (the
+    # throttler's HttpException body, as current), 200-record batches, MORPH note/task targets.
+    "v2": TwentyVersion(
+        "v2",
+        graphql=True,
+        rich_text_type="RICH_TEXT",
+        morph_targets=True,
+        paged_metadata=True,
+        metadata_graphql=True,
     ),
 }
 CURRENT = VERSIONS["current"]

@@ -1,4 +1,4 @@
-"""Schemas built from the metadata recorded from a real Twenty server (the conformance corpus in shared/)."""
+"""Schemas built from the metadata recorded from a real Twenty server (conformance/cases.jsonl)."""
 
 import json
 from pathlib import Path
@@ -7,19 +7,17 @@ import pytest
 
 from destination_twenty.mapping.schema import find_object
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "twenty-conformance" / "cases.jsonl"
+CASES = Path(__file__).resolve().parents[1] / "conformance" / "cases.jsonl"
 
 
 @pytest.fixture(scope="session")
 def objects():
-    if not CASES.exists():
-        pytest.skip(f"recorded metadata not found at {CASES}")
-    with CASES.open() as lines:
+    with CASES.open(encoding="utf-8") as lines:
         for line in lines:
             case = json.loads(line)
             if case["case"] == "metadata_objects_list":
                 return case["response"]["body"]["data"]["objects"]
-    pytest.skip("case metadata_objects_list missing")
+    raise LookupError(f"case metadata_objects_list missing from {CASES}")
 
 
 @pytest.fixture(scope="session")

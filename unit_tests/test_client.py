@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from email.utils import formatdate
 
@@ -12,9 +10,7 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from destination_twenty.config import TwentyConfig
-from destination_twenty.errors import RequestCancelled, TransientAPIError
-from destination_twenty.twenty.client import TwentyClient, _rate_limit_hint
+from destination_twenty.twenty.client import _rate_limit_hint
 
 
 def answer(status: int = 429, headers: dict | None = None, body: object = None) -> requests.Response:
@@ -105,43 +101,11 @@ def test_an_absurd_wait_is_capped():
     assert _rate_limit_hint(answer(headers={"Retry-After": "86400"})).retry_after == 300
 
 
-def test_stop_ends_a_call_that_is_retrying_at_once():
-    # Nothing listens on this port: every attempt fails at once and the call would retry for 10 minutes.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = TwentyConfig.from_mapping(
-        {"api_key": "stop-test-key-0123456789", "mode": "people", "api_url": f"http://127.0.0.1:{port}"}
-    )
-    client = TwentyClient(config, retry_seconds=600, per_minute=60000)
-    outcome: list[BaseException] = []
+def test_backoff_is_equal_jitter_as_its_docstring_says():
+    from destination_twenty.twenty.client import _backoff
 
-    def call():
-        try:
-            client.probe("people")
-        except TransientAPIError as exc:
-            outcome.append(exc)
-
-    worker = threading.Thread(target=call, daemon=True)
-    worker.start()
-    for _ in range(200):  # bounded wait until it has failed once and is backing off
-        if client.stats.retries:
-            break
-        time.sleep(0.02)
-    client.stop()
-    worker.join(timeout=30)
-    client.close()
-    assert not worker.is_alive()
-    assert len(outcome) == 1 and isinstance(outcome[0], RequestCancelled)
-    assert client.stopped
-
-
-def test_a_stopped_client_sends_nothing():
-    config = TwentyConfig.from_mapping(
-        {"api_key": "stop-test-key-0123456789", "mode": "people", "api_url": "http://127.0.0.1:9"}
-    )
-    client = TwentyClient(config, per_minute=60000)
-    client.stop()
-    with pytest.raises(RequestCancelled):
-        client.probe("people")
-    assert client.stats.calls == 0
+    assert "equal jitter" in _backoff.__doc__
+    for attempt, step in ((1, 0.5), (2, 1.0), (3, 2.0), (8, 30.0), (20, 30.0)):
+        waits = [_backoff(attempt) for _ in range(200)]
+        assert all(step / 2 <= w <= step for w in waits)
+        assert max(waits) - min(waits) > step / 10  # jittered, not a fixed wait

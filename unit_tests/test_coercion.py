@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from destination_twenty.config import ColumnMap
-from destination_twenty.mapping.coercion import iso_date_time, parse_moment
+from destination_twenty.mapping.dates import iso_date_time, parse_moment
 from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.schema import FieldInfo, ObjectSchema
 

@@ -53,6 +53,7 @@ EXPECTED_PROPERTIES = {
     "dry_run",
     "rejected_records_path",
     "default_phone_country",
+    "identity_scope",
 }
 EXPECTED_DEFAULTS = {
     "api_url": "https://api.twenty.com",

@@ -1,6 +1,7 @@
 """The ordered pipeline without HTTP: results leave in the order work entered, whatever order it finishes in."""
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -59,7 +60,10 @@ def test_a_batch_sharing_a_key_waits_for_the_one_before_it():
 
 
 def test_at_most_limit_run_at_once():
+    """The pipeline's rule, not its pool, holds the third batch back: the pool here has room for eight."""
     pipeline = Pipeline(limit=2)
+    pipeline._pool.shutdown()
+    pipeline._pool = ThreadPoolExecutor(8)  # a pool that would run everything at once
     running, peak, lock = [0], [0], threading.Lock()
     release = threading.Event()
 
@@ -71,13 +75,24 @@ def test_at_most_limit_run_at_once():
         with lock:
             running[0] -= 1
 
-    try:
-        for n in range(2):
+    def feed(first, last, done):
+        for n in range(first, last):
             list(pipeline.wait_for_slot(frozenset({("id", str(n))})))
             pipeline.start(frozenset({("id", str(n))}), work)
-        threading.Timer(0.05, release.set).start()
-        list(pipeline.wait_for_slot(frozenset({("id", "2")})))  # blocks until a slot frees
-        pipeline.start(frozenset({("id", "2")}), work)
+        done.set()
+
+    try:
+        two = threading.Event()
+        feed(0, 2, two)
+        rest = threading.Event()
+        feeder = threading.Thread(target=feed, args=(2, 5, rest), daemon=True)
+        feeder.start()
+        assert not rest.wait(0.3)  # two are running: the third waits for a slot
+        with lock:
+            assert running[0] == 2
+        release.set()
+        assert rest.wait(5)
+        feeder.join(5)
         list(pipeline.ready(block=True))
     finally:
         pipeline.close()

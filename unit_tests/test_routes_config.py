@@ -7,6 +7,7 @@ import pytest
 
 from destination_twenty.config import Route, TwentyConfig, default_route, route_for, spec
 from destination_twenty.errors import ConfigError
+from destination_twenty.write.routes import plan_routes
 
 KEY = "k" * 40
 
@@ -44,10 +45,17 @@ def test_operation_defaults_to_create_when_upsert_is_off():
     assert config.streams[0].operation == "create"
 
 
-def test_a_streams_only_config_covers_only_its_streams():
-    config = TwentyConfig.from_mapping({"api_key": KEY, "streams": [{"stream": "a", "mode": "companies"}]})
-    assert route_for(config, "a", None) is not None
-    assert route_for(config, "b", None) is None
+def test_mode_stays_required_as_the_route_of_every_other_stream():
+    with pytest.raises(ConfigError, match="mode must be one of"):
+        TwentyConfig.from_mapping({"api_key": KEY, "streams": [{"stream": "a", "mode": "companies"}]})
+
+
+def test_a_stream_nothing_covers_is_refused_before_any_write():
+    # Only a config built in code can lack the default route (the spec requires mode).
+    config = TwentyConfig(api_key=KEY, mode="", streams=(Route("a", None, "companies"),))
+    assert route_for(config, "a", None) is not None and route_for(config, "b", None) is None
+    with pytest.raises(ConfigError, match="No route covers stream 'b'"):
+        plan_routes(config, [("a", None), ("b", None)], None)
 
 
 @pytest.mark.parametrize(

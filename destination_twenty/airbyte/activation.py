@@ -15,6 +15,7 @@ from typing import Any
 
 from destination_twenty.config import CUSTOM_OBJECT_RE, STANDARD_OBJECTS, Route, TwentyConfig, route_for
 from destination_twenty.errors import ConfigError
+from destination_twenty.streams import stream_key
 
 # destination_sync_mode → operation (discover offers these four per object)
 OPERATION_OF = {"append": "create", "append_dedup": "upsert", "update": "update", "soft_delete": "delete"}
@@ -27,7 +28,7 @@ def stream_routes(config: TwentyConfig, catalog: Mapping[str, Any]) -> dict[str,
     for i, configured in enumerate(catalog["streams"]):
         stream = configured["stream"]
         name, namespace = stream["name"], stream.get("namespace")
-        key = f"{namespace}.{name}" if namespace else name
+        key = stream_key(name, namespace)
         sync_mode = configured.get("destination_sync_mode")
         object_name = configured.get("destination_object_name")
         if object_name is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,8 @@ import orjson
 
 from destination_twenty.airbyte import protocol
 from destination_twenty.airbyte.activation import stream_routes
-from destination_twenty.config import Route, TwentyConfig, default_route, route_for, spec
+from destination_twenty.airbyte.discover import destination_catalog
+from destination_twenty.config import Route, TwentyConfig, default_route, route_for
 from destination_twenty.errors import (
     AuthenticationError,
     ConfigError,
@@ -29,8 +31,10 @@ from destination_twenty.mapping import relations
 from destination_twenty.mapping.columns import check_columns
 from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.schema import ObjectSchema
+from destination_twenty.streams import stream_key
 from destination_twenty.twenty.capabilities import detect
 from destination_twenty.twenty.client import TwentyClient
+from destination_twenty.twenty.metadata import read_workspace
 from destination_twenty.write.items import matching_rule
 from destination_twenty.write.routes import (
     Routes,
@@ -38,7 +42,7 @@ from destination_twenty.write.routes import (
     describe,
     plan_routes,
     prepare_route,
-    read_objects,
+    read_metadata,
 )
 from destination_twenty.write.writer import SyncFailed, Writer
 
@@ -59,6 +63,10 @@ class DestinationTwenty:
         try:
             twenty_config = TwentyConfig.from_mapping(config)
             protocol.register_secret(twenty_config.api_key)
+            for (
+                warning
+            ) in twenty_config.warnings:  # before any call, so an unreachable server does not hide it
+                logger.warning(warning)
             # A handful of calls: pacing them at a low requests_per_minute would only make check slow.
             client = TwentyClient(
                 twenty_config,
@@ -71,7 +79,10 @@ class DestinationTwenty:
                 schema, warnings = prepared.schema, prepared.warnings
                 client.probe(all_routes(twenty_config)[0].object_path)
                 if schema is not None:
-                    warnings.append(detect(client, twenty_config.upsert, schema, prepared.objects).describe())
+                    found = detect(
+                        client, twenty_config.upsert, schema, prepared.objects, prepared.targets_from
+                    )
+                    warnings.append(found.describe())
                     # check has no catalog: it says the rule for each kind of stream; write says it per stream.
                     dedup = matching_rule(prepared.mapper, schema, twenty_config.upsert, "its key", True)
                     other = matching_rule(prepared.mapper, schema, twenty_config.upsert, "", False)
@@ -85,7 +96,16 @@ class DestinationTwenty:
         except TwentyDestinationError as exc:
             return protocol.connection_status(False, _describe(exc))
         except Exception as exc:  # a bug must still not turn check into a crash
-            return protocol.connection_status(False, f"Unexpected error: {type(exc).__name__}")
+            # The message stays one line; the traceback (the frames, not the values) goes to the DEBUG log.
+            logger.debug(
+                f"check failed with {type(exc).__name__}: {exc}; where:\n"
+                + "".join(traceback.format_tb(exc.__traceback__))
+            )
+            return protocol.connection_status(
+                False,
+                f"Unexpected error: {type(exc).__name__}. Its traceback is in the connector's log at DEBUG level: "
+                "run check again with --debug (or LOG_LEVEL=DEBUG) to see it, and report it with that log.",
+            )
         for warning in warnings:
             (logger.info if schema is not None else logger.warning)(warning)
         return protocol.connection_status(True)
@@ -98,6 +118,8 @@ class DestinationTwenty:
     ) -> Iterator[dict[str, Any]]:
         twenty_config = TwentyConfig.from_mapping(config)
         protocol.register_secret(twenty_config.api_key)
+        for warning in twenty_config.warnings:
+            yield protocol.log_message("WARN", warning)
         primary_keys, deduped = check_catalog(configured_catalog)
         streams = catalog_streams(configured_catalog)
         overrides = stream_routes(twenty_config, configured_catalog)
@@ -108,11 +130,12 @@ class DestinationTwenty:
                 yield protocol.log_message("WARN", warning)
         client = TwentyClient(twenty_config, timeout=_timeout(config))
         try:
-            first = all_routes(twenty_config)[0]
-            objects = read_objects(client, first.object_path)
-            targets = plan_routes(
-                twenty_config, streams, objects, stream_routes(twenty_config, configured_catalog)
-            )
+            used = [overrides.get(stream_key(n, ns)) or route_for(twenty_config, n, ns) for n, ns in streams]
+            workspace = read_metadata(client, [r for r in used if r is not None] or all_routes(twenty_config))
+            objects = workspace.objects if workspace is not None else None
+            targets = plan_routes(twenty_config, streams, objects, overrides)
+            for note in workspace.notes if workspace is not None else ():
+                yield protocol.log_message("INFO", note)
             for target in {id(t): t for t in targets.values()}.values():
                 for warning in target.warnings:
                     # With the schema these are notes on what the writer does about Twenty's quirks; without, risks.
@@ -124,8 +147,20 @@ class DestinationTwenty:
         finally:
             client.close()
 
+    def discover(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The DESTINATION_CATALOG message: what this workspace can receive."""
+        client = TwentyClient(
+            TwentyConfig.from_mapping(config), retry_seconds=30.0, timeout=(5.0, 30.0), per_minute=600
+        )
+        try:
+            return destination_catalog(
+                read_workspace(client).objects
+            )  # relation targets included, on every line
+        finally:
+            client.close()
+
     def run_command(self, parsed: argparse.Namespace) -> None:
-        """check or write; every failure ends as one clean ERROR trace and exit 1, never a traceback."""
+        """check, discover or write; every failure ends as one clean ERROR trace and exit 1, never a traceback."""
         try:
             raw = _readable_json(parsed.config, "config")
             # Mask the key in every line we print from here on, even where a message quotes a config value
@@ -133,19 +168,17 @@ class DestinationTwenty:
             if isinstance(raw.get("api_key"), str):
                 protocol.register_secret(raw["api_key"])
             if parsed.command == "check":
-                # Our own validation first: its messages name the key at fault, the spec's quote a pattern.
+                # The one validation (config.py), as write runs it: the same answer, word for word.
                 try:
                     TwentyConfig.from_mapping(raw)
                 except ConfigError as exc:
-                    protocol.emit(protocol.connection_status(False, str(exc)))
-                    return
-                problem = spec_problem(raw)
-                if problem is not None:
-                    protocol.emit(protocol.connection_status(False, f"Config validation error: {problem}"))
+                    protocol.emit(protocol.connection_status(False, _describe(exc)))
                     return
                 protocol.emit(self.check(raw))
+            elif parsed.command == "discover":
+                protocol.emit(self.discover(raw))
             else:
-                catalog = _readable_catalog(parsed.catalog)
+                catalog = _readable_json(parsed.catalog, "configured catalog")
                 logger.info("Begin writing to the destination...")
                 # Bytes, not text: a line that is not UTF-8 becomes that record's rejection, not a crash.
                 messages = protocol.read_messages(sys.stdin.buffer)
@@ -167,18 +200,6 @@ class DestinationTwenty:
             _fail(f"Unexpected error in destination-twenty: {type(exc).__name__}", "system_error")
 
 
-def spec_problem(config: Mapping[str, Any]) -> str | None:
-    """What check's validation of the config against the spec's JSON schema finds (as the CDK's check did), or
-    None. jsonschema is imported here only: write validates with config.py alone."""
-    import jsonschema
-
-    try:
-        jsonschema.validate(instance=config, schema=spec()["connectionSpecification"])
-    except jsonschema.ValidationError as exc:
-        return exc.message
-    return None
-
-
 @dataclass
 class Prepared:
     """What the workspace's metadata says about this sync, read once by check and write alike."""
@@ -188,6 +209,7 @@ class Prepared:
     warnings: list[str]  # lines for the log
     relations: relations.Plan  # the relations looked up by key (relations.py)
     objects: list[dict[str, Any]]  # the metadata API's objects (empty without the permission)
+    targets_from: str | None = None  # where relation targets came from (twenty/metadata.py)
 
 
 def prepare(config: TwentyConfig, client: TwentyClient, route: Route | None = None) -> Prepared:
@@ -197,9 +219,18 @@ def prepare(config: TwentyConfig, client: TwentyClient, route: Route | None = No
     The metadata is read once here; check's capability probe and the other routes reuse it (Prepared.objects).
     """
     route = route or default_route(config) or all_routes(config)[0]
-    objects = read_objects(client, route.object_path)
+    workspace = read_metadata(client, all_routes(config))
+    objects = workspace.objects if workspace is not None else None
     target = prepare_route(config, route, objects)
-    return Prepared(target.schema, target.mapper, target.warnings, target.relations, objects or [])
+    notes = workspace.notes if workspace is not None else []
+    return Prepared(
+        target.schema,
+        target.mapper,
+        [*notes, *target.warnings],
+        target.relations,
+        objects or [],
+        workspace.targets_from if workspace is not None else None,
+    )
 
 
 def check_catalog(catalog: Mapping[str, Any]) -> tuple[dict[str, list[list[str]]], set[str]]:
@@ -244,7 +275,7 @@ def check_catalog(catalog: Mapping[str, Any]) -> tuple[dict[str, list[list[str]]
             raise ConfigError(
                 f"{where}.primary_key must be a list of field paths (lists of names); got {pk!r}."
             )
-        key = f"{namespace}.{name}" if namespace else name  # as the writer tells streams apart
+        key = stream_key(name, namespace)  # as the writer tells streams apart
         primary_keys[key] = [list(p) for p in (pk or []) if p]
         if mode in ("append_dedup", "update", "soft_delete"):  # one Twenty record per primary key
             deduped.add(key)
@@ -263,9 +294,7 @@ def _streams_by_route(
     grouped: dict[Route, list[Any]] = {}
     for configured in catalog["streams"]:
         name, namespace = configured["stream"]["name"], configured["stream"].get("namespace")
-        route = overrides.get(f"{namespace}.{name}" if namespace else name) or route_for(
-            config, name, namespace
-        )
+        route = overrides.get(stream_key(name, namespace)) or route_for(config, name, namespace)
         if route is not None and not route.renamed:
             grouped.setdefault(route, []).append(configured)
     return [(route, {**catalog, "streams": streams}) for route, streams in grouped.items()]
@@ -322,6 +351,8 @@ def _describe(exc: Exception) -> str:
 
 
 def _readable_json(path: str, what: str) -> dict[str, Any]:
+    """The config or the configured catalog: one JSON object, or a ConfigError naming the file and the kind of
+    failure (never its text: the config holds the key)."""
     try:
         with open(path, "rb") as f:
             value = orjson.loads(f.read())
@@ -330,17 +361,6 @@ def _readable_json(path: str, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"The {what} file {path} must hold a JSON object.")
     return value
-
-
-def _readable_catalog(path: str) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as f:
-            catalog = orjson.loads(f.read())
-    except (OSError, ValueError, TypeError) as exc:
-        raise ConfigError(f"The configured catalog cannot be read: {type(exc).__name__}: {exc}") from None
-    if not isinstance(catalog, dict):
-        raise ConfigError("The configured catalog is not a valid Airbyte catalog: it must be a JSON object.")
-    return catalog
 
 
 def _fail(message: str, failure_type: str) -> None:

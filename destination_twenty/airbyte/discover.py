@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
-
 from destination_twenty.airbyte import protocol
 from destination_twenty.mapping.schema import COMPOSITE_SUBFIELDS, ObjectSchema, find_object
 
@@ -71,8 +69,11 @@ def _object_schema(schema: ObjectSchema, objects: Sequence[Mapping[str, Any]]) -
         if info is None:
             continue
         properties[name] = _field_schema(info.type, info.options)
+    joins = schema.join_columns
+    for name in schema.untargeted:  # the server did not say what it points to: only a raw id can be mapped
+        properties[joins[name]] = {"type": "string", "format": "uuid", "description": f"id for {name}"}
     for name, (target, _) in schema.many_to_one.items():
-        properties[f"{name}Id"] = {"type": "string", "format": "uuid", "description": f"id of a {target}"}
+        properties[joins[name]] = {"type": "string", "format": "uuid", "description": f"id of a {target}"}
         target_schema = find_object(objects, target)
         lookup: dict[str, Any] = {"id": {"type": "string", "format": "uuid"}}
         for path in target_schema.unique_paths if target_schema else ():
@@ -106,42 +107,3 @@ def _field_schema(kind: str, options: Sequence[str]) -> dict[str, Any]:
 def _example(schema: ObjectSchema | None) -> str:
     paths = [p for p in (schema.unique_paths if schema else ()) if p != "id"]
     return paths[0] if paths else "id"
-
-
-def main(args: Sequence[str]) -> int:
-    """`destination-twenty discover --config C`: one DESTINATION_CATALOG message, or one ERROR trace and exit 1."""
-    import argparse
-
-    from destination_twenty.config import TwentyConfig
-    from destination_twenty.errors import AuthenticationError, ConfigError, TwentyDestinationError
-    from destination_twenty.twenty.client import TwentyClient
-
-    parser = argparse.ArgumentParser(prog="destination-twenty discover")
-    parser.add_argument("--config", required=True)
-    parsed = parser.parse_args(list(args))
-    try:
-        try:
-            with open(parsed.config, "rb") as f:
-                raw = orjson.loads(f.read())
-        except (OSError, ValueError) as exc:
-            raise ConfigError(
-                f"The config file {parsed.config} cannot be read as JSON: {type(exc).__name__}"
-            ) from None
-        if isinstance(raw, dict) and isinstance(raw.get("api_key"), str) and raw["api_key"].strip():
-            protocol.register_secret(raw["api_key"])
-        config = TwentyConfig.from_mapping(raw)
-        client = TwentyClient(config, retry_seconds=30.0, timeout=(5.0, 30.0), per_minute=600)
-        try:
-            objects = client.metadata_objects()
-        finally:
-            client.close()
-    except (ConfigError, AuthenticationError) as exc:
-        protocol.emit(protocol.error_trace(str(exc), failure_type="config_error"))
-        return 1
-    except TwentyDestinationError as exc:
-        protocol.emit(
-            protocol.error_trace(f"Twenty's metadata could not be read: {exc}", failure_type="system_error")
-        )
-        return 1
-    protocol.emit(destination_catalog(objects))
-    return 0

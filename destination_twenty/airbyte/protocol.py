@@ -25,6 +25,8 @@ from typing import Any
 import orjson
 
 from destination_twenty.config import MIN_API_KEY_LENGTH
+from destination_twenty.redact import redact_urls
+from destination_twenty.streams import stream_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,7 @@ class State:
             name, namespace = descriptor.get("name"), descriptor.get("namespace")
             if not isinstance(name, str):
                 return None
-            return [f"{namespace}.{name}" if namespace else name]
+            return [stream_key(name, namespace)]
         return None
 
 
@@ -308,6 +310,8 @@ def register_secret(value: str) -> None:
 
 
 def mask(text: str) -> str:
+    """The key masked, and any password written into a URL (redact.py), in one line of free text."""
+    text = redact_urls(text) if text else text
     return _secret_pattern.sub("****", text) if _secret_pattern is not None and text else text
 
 
@@ -322,7 +326,7 @@ _TEXT_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 def masked(message: Mapping[str, Any]) -> Mapping[str, Any]:
     """The message with the key masked in its text fields; copies only the objects it changes."""
-    spec = _TEXT_FIELDS.get(message.get("type")) if _secret_pattern is not None else None
+    spec = _TEXT_FIELDS.get(message.get("type"))
     if spec is None:
         return message
     path, fields = spec

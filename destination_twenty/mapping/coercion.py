@@ -11,12 +11,10 @@ import math
 import re
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import phonenumbers
-
 from destination_twenty.errors import RecordRejected
+from destination_twenty.mapping.dates import date_time_value, date_value
 from destination_twenty.mapping.keys import normalize_email, normalize_url_strict
 from destination_twenty.mapping.schema import COMPOSITE_SUBFIELDS, FieldInfo
 from destination_twenty.mapping.transforms import describe_value as _describe
@@ -26,27 +24,7 @@ Convert = Callable[[Any], Any]
 
 EMPTY_CONTAINERS = (str, list, dict)
 
-_TIME = r"(?:[Tt ]\s*(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?"
-_TIME_SPACED = r"(?:\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?"
-_ZONE = r"\s*(?P<tz>[Zz]|(?:GMT|UTC)?[+-]\d{2}(?::?\d{2})?|GMT|UTC)?"
-_MONTH = r"(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?"
-_DATE_PATTERNS = [
-    re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})" + _TIME + _ZONE),
-    re.compile(r"(?P<y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2})" + _TIME_SPACED + _ZONE),
-    re.compile(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})" + _TIME_SPACED + _ZONE),
-    re.compile(_WEEKDAY + r"(?P<d>\d{1,2})\s+" + _MONTH + r"\s+(?P<y>\d{4})" + _TIME_SPACED + _ZONE, re.I),
-    re.compile(_WEEKDAY + _MONTH + r"\s+(?P<d>\d{1,2}),?\s+(?P<y>\d{4})" + _TIME_SPACED + _ZONE, re.I),
-]
-_MONTHS = {name: i for i, name in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_EPOCH_MS_FROM = 10**11  # 10^11 seconds is the year 5138; as milliseconds it is 1973
-_DATE_TIME_EXPECTED = (
-    "a date-time such as 2026-01-15T10:00:00Z, 2026-01-15 10:00:00 (UTC) or 2026-01-15, "
-    "or epoch seconds or milliseconds"
-)
-_DATE_EXPECTED = "a date such as 2026-01-15 (YYYY-MM-DD), a date-time, or epoch seconds or milliseconds"
 _CURRENCY_RE = re.compile(r"[A-Z]{3}")
 _RATINGS = tuple(f"RATING_{n}" for n in range(1, 6))
 
@@ -291,101 +269,6 @@ def _uuid(value: Any) -> Any:
     return reject(f"expected a UUID such as 123e4567-e89b-42d3-a456-426614174000, got {_describe(value)}")
 
 
-def parse_moment(value: Any) -> tuple[datetime, bool] | None:
-    """(aware datetime, written as a calendar date), or None when the value is no date Twenty would take.
-
-    Accepted, as the real server's own parser (`new Date(value)`, validate-date-and-date-time-field-or-throw.util.ts
-    in twentyhq/twenty) and what a warehouse sends: ISO 8601 with or without zone or time, a space instead of
-    the T, YYYY/MM/DD, MM/DD/YYYY (month first, as Twenty reads it), month names (15 Jan 2026, Jan 15, 2026,
-    RFC 2822), and numbers as epoch seconds or, from 10^11 on, milliseconds. A value without a zone is UTC.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return _from_epoch(value)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    for pattern in _DATE_PATTERNS:
-        match = pattern.fullmatch(text)
-        if match is not None:
-            return _from_parts(match.groupdict())
-    return None
-
-
-def _from_epoch(number: float) -> tuple[datetime, bool] | None:
-    if not math.isfinite(number):
-        return None
-    seconds = number / 1000 if abs(number) >= _EPOCH_MS_FROM else number
-    try:
-        return _EPOCH + timedelta(seconds=seconds), False
-    except OverflowError:
-        return None
-
-
-def _from_parts(parts: dict[str, str | None]) -> tuple[datetime, bool] | None:
-    month_name = parts.get("mon")
-    month = _MONTHS.get(month_name[:3].lower()) if month_name else int(parts["m"] or 0)
-    if month is None:
-        return None
-    hour, minute, second = (int(parts.get(k) or 0) for k in ("H", "M", "S"))
-    micros = int((parts.get("f") or "0")[:6].ljust(6, "0"))
-    tz = _zone(parts.get("tz"))
-    if tz is None:
-        return None
-    try:
-        moment = datetime(int(parts["y"] or 0), month, int(parts["d"] or 0), hour, minute, second, micros, tz)
-    except (ValueError, OverflowError):
-        return None
-    return moment, parts.get("H") is None
-
-
-def _zone(text: str | None) -> timezone | None:
-    if not text or text.upper() in ("Z", "UTC", "GMT"):
-        return timezone.utc
-    digits = text.upper().removeprefix("GMT").removeprefix("UTC")
-    sign, digits = digits[0], digits[1:].replace(":", "")
-    try:
-        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-        return timezone(-delta if sign == "-" else delta)
-    except ValueError:  # an offset of 24 hours or more
-        return None
-
-
-def iso_date_time(moment: datetime) -> str:
-    """Twenty's own form, in UTC with milliseconds; the year always has four digits (strftime drops the zeros)."""
-    m = moment.astimezone(timezone.utc)
-    return (
-        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}."
-        f"{m.microsecond // 1000:03d}Z"
-    )
-
-
-def _date_time(value: Any) -> Any:
-    if isinstance(value, str) and not value.strip():
-        return None
-    parsed = parse_moment(value)
-    if parsed is None:
-        return reject(f"expected {_DATE_TIME_EXPECTED}, got {_describe(value)}")
-    try:
-        return iso_date_time(parsed[0])
-    except OverflowError:  # a moment at the very edge of the calendar that UTC pushes past it
-        return reject(f"expected {_DATE_TIME_EXPECTED}, got {_describe(value)}, which is out of range")
-
-
-def _date(value: Any) -> Any:
-    if isinstance(value, str) and not value.strip():
-        return None
-    parsed = parse_moment(value)
-    if parsed is None:
-        return reject(f"expected {_DATE_EXPECTED}, got {_describe(value)}")
-    moment = parsed[0]
-    if isinstance(value, (int, float)):
-        moment = moment.astimezone(timezone.utc)
-    # Otherwise the calendar date as written: a date has no time zone to convert.
-    return f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-
-
 def _raw_json(value: Any) -> Any:
     if isinstance(value, (dict, list, str)):
         return value
@@ -455,10 +338,7 @@ def _upper_text(value: Any) -> Any:
     return _text(value).strip().upper()
 
 
-# ---- PHONES: parsed as Twenty parses them, so that it never refuses a batch for one number ----
-
-PHONE_SUBFIELDS = frozenset(COMPOSITE_SUBFIELDS["PHONES"])
-_PHONE_EXAMPLE = "a phone number such as +33 6 12 34 56 78"
+# ---- PHONES: a whole value or a list; the numbers themselves are parsed in phones.py ----
 
 
 def _phones_whole(info: FieldInfo) -> Convert:
@@ -483,121 +363,6 @@ def _phone_list(value: Any) -> Any:
     ]
 
 
-def normalize_phones(value: dict[str, Any], default_country: str | None) -> dict[str, Any]:
-    """A PHONES value as Twenty stores it: national number, country and calling code, parsed with `phonenumbers`.
-
-    Twenty (transform-phones-value.util.ts) parses the number with libphonenumber and refuses, with a 400 that
-    fails the whole batch, a number it cannot parse and codes that contradict the number; so do we, first. A
-    number without + is read in the mapped country, else the calling code's country, else default_phone_country.
-    Raises RecordRejected whose field is the sub-field at fault.
-    """
-    result = dict(value)
-    country = _at("primaryPhoneCountryCode", _country_code, value.get("primaryPhoneCountryCode"))
-    calling = _at("primaryPhoneCallingCode", _calling_code, value.get("primaryPhoneCallingCode"), country)
-    if country:
-        result["primaryPhoneCountryCode"] = country
-    if calling:
-        result["primaryPhoneCallingCode"] = f"+{calling}"
-    number = value.get("primaryPhoneNumber")
-    if number is not None and text_form(number).strip():
-        national, found_country, found_calling = _at(
-            "primaryPhoneNumber", _parse_phone, number, country, calling, default_country
-        )
-        result["primaryPhoneNumber"] = national
-        result["primaryPhoneCallingCode"] = f"+{found_calling}"
-        if found_country:
-            result["primaryPhoneCountryCode"] = found_country
-    extra = value.get("additionalPhones")
-    if isinstance(extra, list):
-        result["additionalPhones"] = [
-            _at("additionalPhones", _additional_phone, item, default_country) for item in extra
-        ]
-    return result
-
-
-def _at(sub: str, function: Callable[..., Any], *args: Any) -> Any:
-    """Call function, naming the sub-field in the rejection it raises."""
-    try:
-        return function(*args)
-    except RecordRejected as exc:
-        raise RecordRejected(exc.reason, field=sub) from None
-
-
-def _additional_phone(item: Any, default_country: str | None) -> dict[str, str]:
-    if isinstance(item, dict):
-        number, country, calling = item.get("number"), item.get("countryCode"), item.get("callingCode")
-    else:
-        number, country, calling = item, None, None
-    if isinstance(number, (dict, list)) or number is None or not text_form(number).strip():
-        return reject(f"expected {_PHONE_EXAMPLE} (or an object with number), got {_describe(item)}")
-    country = _country_code(country)
-    calling = _calling_code(calling, country)
-    national, found_country, found_calling = _parse_phone(number, country, calling, default_country)
-    return {"number": national, "countryCode": found_country or "", "callingCode": f"+{found_calling}"}
-
-
-def _parse_phone(
-    raw: Any, country: str | None, calling: int | None, default_country: str | None
-) -> tuple[str, str | None, int]:
-    if isinstance(raw, (dict, list, bool)):
-        return reject(f"expected {_PHONE_EXAMPLE}, got {_describe(raw)}")
-    text = text_form(raw).strip()
-    region = (
-        country
-        or (phonenumbers.region_code_for_country_code(calling) if calling else None)
-        or default_country
-    )
-    try:
-        parsed = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        hint = ""
-        if not text.startswith("+") and not region:
-            hint = (
-                "; it has no + and no country to read it in: set default_phone_country (e.g. US) or map "
-                "primaryPhoneCountryCode"
-            )
-        return reject(f"expected {_PHONE_EXAMPLE}, got {_describe(raw)}{hint}")
-    inferred = phonenumbers.region_code_for_number(parsed)
-    inferred = inferred if inferred and inferred != "001" else None  # 001: a non-geographic number
-    if country and inferred and inferred != country:
-        return reject(
-            f"the phone number {_describe(raw)} belongs to {inferred}, not to the country code {country} mapped "
-            "with it (Twenty refuses the pair)"
-        )
-    if calling and parsed.country_code != calling:
-        return reject(
-            f"the phone number {_describe(raw)} has calling code +{parsed.country_code}, not the +{calling} "
-            "mapped with it (Twenty refuses the pair)"
-        )
-    found = country or inferred
-    if found is None and region and phonenumbers.country_code_for_region(region) == parsed.country_code:
-        found = region
-    return phonenumbers.national_significant_number(parsed), found, parsed.country_code
-
-
-def _country_code(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    code = text_form(value).strip().upper() if not isinstance(value, (dict, list)) else None
-    if code is None or code not in phonenumbers.SUPPORTED_REGIONS:
-        return reject(f"expected an ISO 3166 country code such as US or FR, got {_describe(value)}")
-    return code
-
-
-def _calling_code(value: Any, country: str | None) -> int | None:
-    if value is None or value == "":
-        return None
-    text = text_form(value).strip().removeprefix("+") if not isinstance(value, (dict, list, bool)) else ""
-    regions = (
-        phonenumbers.region_codes_for_country_code(int(text)) if text.isascii() and text.isdigit() else ()
-    )
-    if not regions or regions == ("ZZ",):
-        return reject(f"expected a calling code such as +33, got {_describe(value)}")
-    if country and country not in regions:
-        return reject(f"the calling code {_describe(value)} is not that of the country code {country}")
-    return int(text)
-
-
 _SCALARS: dict[str, Convert] = {
     "TEXT": _text,
     "NUMBER": _number,
@@ -606,8 +371,8 @@ _SCALARS: dict[str, Convert] = {
     "BOOLEAN": _boolean,
     "RATING": _rating,
     "UUID": _uuid,
-    "DATE_TIME": _date_time,
-    "DATE": _date,
+    "DATE_TIME": date_time_value,
+    "DATE": date_value,
     "RAW_JSON": _raw_json,
     "ARRAY": _array,
 }

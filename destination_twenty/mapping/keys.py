@@ -63,7 +63,7 @@ def normalize_email(value: str) -> str:
 
 
 def normalize_url(value: str) -> str:
-    """As Twenty stores a link: scheme and host lower-cased, trailing "/" dropped; no scheme is added.
+    """As Twenty stores a link: scheme and host lower-cased, trailing "/"s dropped; no scheme is added.
 
     A URL that cannot be parsed (`https://[::1`) is kept as written, as Twenty's
     lowercaseUrlOriginAndRemoveTrailingSlash (twenty-shared) keeps it; use `normalize_url_strict` to refuse one.
@@ -90,7 +90,9 @@ def _normalize(value: str) -> str:
     else:
         cut = min((i for i in (url.find("/"), url.find("?"), url.find("#")) if i >= 0), default=len(url))
         url = url[:cut].lower() + url[cut:]
-    return url[:-1] if url.endswith("/") else url
+    # Twenty drops one trailing "/" (`.replace(/\/$/, '')`); dropping them all makes the key idempotent (a key
+    # read back from Twenty normalises to the key sent), and what we send then ends in none for Twenty to drop.
+    return url.rstrip("/")
 
 
 # Twenty splits an `[in]:[…]` list on every comma and its and()/or() splitter toggles on brackets, parentheses and

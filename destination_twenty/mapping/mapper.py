@@ -5,28 +5,24 @@ The per-type coercion is in coercion.py, the unique keys a payload is matched on
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError, RecordRejected
 from destination_twenty.mapping.coercion import (
     EMPTY_CONTAINERS,
-    PHONE_SUBFIELDS,
     Convert,
     chain,
     field_coercer,
     link_url,
     micros,
-    normalize_phones,
     reject,
     schemaless_value,
     subfield_coercer,
 )
 from destination_twenty.mapping.columns import Reader, column_reader
-
-# Re-exported so that code written against the unsplit module (a branch merged later) still imports.
-from destination_twenty.mapping.keys import normalize_url, unique_keys  # noqa: F401
+from destination_twenty.mapping.phones import PHONE_SUBFIELDS, normalize_phones
 from destination_twenty.mapping.schema import (
     COMPOSITE_SUBFIELDS,
     PRIMARY_SUBFIELD,
@@ -128,10 +124,27 @@ class Mapper:
     def map(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """The payload for one record; RecordRejected(reason, field) when a value cannot be sent."""
         if not self._plan:
-            return self._map_identity(data)
+            return self._fill(self._identity_steps(data))
+        return self._fill(
+            (read(data), top, sub, convert, path) for read, top, sub, convert, path in self._plan
+        )
+
+    def _identity_steps(self, data: Mapping[str, Any]) -> Iterator[tuple[Any, str, str | None, Convert, str]]:
+        """Without a mapping, every property goes to the field of its name (compiled on first sight)."""
+        compiled = self._identity
+        for key, value in data.items():
+            if value is None or value == "":
+                continue
+            entry = compiled.get(key, False)
+            if entry is False:
+                entry = compiled[key] = self._compile_identity(key)
+            if entry is not None:
+                yield (value, *entry, key)
+
+    def _fill(self, steps: Iterable[tuple[Any, str, str | None, Convert, str]]) -> dict[str, Any]:
+        """One loop for both ways in: convert each value, skip what is empty, name the field of a rejection."""
         payload: dict[str, Any] = {}
-        for read, top, sub, convert, path in self._plan:
-            value = read(data)
+        for value, top, sub, convert, path in steps:
             if value is None or value == "":
                 continue
             try:
@@ -144,30 +157,6 @@ class Mapper:
             if value is None or (type(value) in EMPTY_CONTAINERS and not value):
                 continue
             _put(payload, top, sub, value, path)
-        return self._parse_phones(payload)
-
-    def _map_identity(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        payload: dict[str, Any] = {}
-        compiled = self._identity
-        for key, value in data.items():
-            if value is None or value == "":
-                continue
-            entry = compiled.get(key, False)
-            if entry is False:
-                entry = compiled[key] = self._compile_identity(key)
-            if entry is None:
-                continue
-            top, sub, convert = entry
-            try:
-                value = convert(value)
-            except RecordRejected as exc:
-                raise RecordRejected(exc.reason, field=key) from None
-            except _VALUE_ERRORS as exc:
-                # A value no coercer foresaw is that record's problem, never the sync's.
-                raise RecordRejected(_unforeseen(value, exc), field=key) from None
-            if value is None or (type(value) in EMPTY_CONTAINERS and not value):
-                continue
-            _put(payload, top, sub, value, key)
         return self._parse_phones(payload)
 
     def _parse_phones(self, payload: dict[str, Any]) -> dict[str, Any]:

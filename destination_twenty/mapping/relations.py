@@ -85,6 +85,7 @@ def plan(mapping: Sequence[ColumnMap], plural: str, objects: Sequence[Mapping[st
     result = Plan([], [], None, [], [])
     written = find_object(objects or [], plural)
     relations = written.many_to_one if written else {}
+    joins = written.join_columns if written else {}
     junction = None
     if plural in _JUNCTION and objects:
         junction = find_object(objects, _JUNCTION[plural][0])
@@ -96,18 +97,24 @@ def plan(mapping: Sequence[ColumnMap], plural: str, objects: Sequence[Mapping[st
             if lookup is not None:
                 result.lookups.append(lookup)
             continue
+        if head in joins and rest == "id":  # a raw Twenty id: the join column takes it as it is
+            result.columns.append(ColumnMap(column_map.column, joins[head], column_map.transforms))
+            continue
+        if head in joins and rest and head not in relations:
+            result.problems.append(
+                f"{where}: Twenty's metadata does not say which object the relation {head} points to, so "
+                f"{rest} cannot be looked up; map the record id to {head}.id instead."
+            )
+            continue
         if head not in relations or not rest:
             result.columns.append(column_map)
             continue
         target_plural, target_singular = relations[head]
-        if rest == "id":  # a raw Twenty id: the join column takes it as it is
-            result.columns.append(ColumnMap(column_map.column, f"{head}Id", column_map.transforms))
-            continue
         lookup = _lookup(
             index,
             column_map,
             head,
-            f"{head}Id",
+            joins[head],
             target_plural,
             target_singular,
             rest,
@@ -131,8 +138,25 @@ def plan(mapping: Sequence[ColumnMap], plural: str, objects: Sequence[Mapping[st
     if any(lookup.is_target for lookup in result.lookups) and junction is not None:
         owner = _JUNCTION[plural][1]
         owner_relation = next((name for name in junction.many_to_one if _plain(name) == owner), owner)
-        result.junction = Junction(_JUNCTION[plural][0], f"{owner_relation}Id")
+        result.junction = Junction(
+            _JUNCTION[plural][0], junction.join_columns.get(owner_relation, f"{owner_relation}Id")
+        )
     return result
+
+
+def targets_wanted(mapping: Sequence[ColumnMap], plural: str, objects: Sequence[Mapping[str, Any]]) -> bool:
+    """Does the mapping look a key up through a relation whose target the metadata does not name? The v2
+    line's REST metadata names none: then one read of the GraphQL metadata API fills them in."""
+    written = find_object(objects, plural)
+    untargeted = set(written.untargeted) if written else set()
+    junction = find_object(objects, _JUNCTION[plural][0]) if plural in _JUNCTION else None
+    for column_map in mapping:
+        head, _, rest = column_map.field.partition(".")
+        if column_map.field.startswith(TARGETS_PREFIX) and junction is not None and junction.untargeted:
+            return True
+        if head in untargeted and rest and rest != "id":
+            return True
+    return False
 
 
 def _target_lookup(
@@ -153,6 +177,12 @@ def _target_lookup(
     # v1.20 names the junction's relations targetPerson, targetCompany …; earlier versions person, company ….
     relations = {_plain(name): (name, info) for name, info in junction.many_to_one.items()}
     relations.pop(_JUNCTION[plural][1], None)
+    if target not in relations and target in {_plain(name) for name in junction.untargeted}:
+        result.problems.append(
+            f"{where}: Twenty's metadata does not say which object the {_JUNCTION[plural][0]} relation for "
+            f"'{target}' points to, so notes and tasks cannot be linked to it by key."
+        )
+        return None
     if target not in relations or not path:
         close = get_close_matches(target, list(relations), n=3, cutoff=0.5)
         hint = f" Closest: {', '.join(close)}." if close else f" Targets: {', '.join(sorted(relations))}."
@@ -166,7 +196,7 @@ def _target_lookup(
         index,
         column_map,
         target,
-        f"{name}Id",
+        junction.join_columns[name],
         target_plural,
         target_singular,
         path,

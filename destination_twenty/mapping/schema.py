@@ -64,6 +64,7 @@ class FieldInfo:
     options: tuple[str, ...] = ()  # SELECT / MULTI_SELECT option values, in metadata order
     relation_type: str | None = None
     target: tuple[str, str] | None = None  # a relation's target object: (plural, singular)
+    join_column: str | None = None  # a MANY_TO_ONE relation's column: settings.joinColumnName, else <name>Id
     is_system: bool = False
     label: str = ""
     option_labels: tuple[str, ...] = ()  # labels parallel to `options`
@@ -89,7 +90,7 @@ class ObjectSchema:
             else:
                 self._not_writable[info.name] = reason
             if info.type in _RELATION_TYPES and info.relation_type == "MANY_TO_ONE":
-                join = f"{info.name}Id"
+                join = info.join_column or f"{info.name}Id"
                 # A workspace whose metadata lists the join column itself keeps that definition.
                 if join not in self.fields:
                     self._writable[join] = FieldInfo(
@@ -110,6 +111,20 @@ class ObjectSchema:
             for name, info in self.fields.items()
             if info.type in _RELATION_TYPES and info.relation_type == "MANY_TO_ONE" and info.target
         }
+
+    @property
+    def join_columns(self) -> dict[str, str]:
+        """Every MANY_TO_ONE relation's join column, whether or not the metadata names its target."""
+        return {
+            name: info.join_column or f"{name}Id"
+            for name, info in self.fields.items()
+            if info.type in _RELATION_TYPES and info.relation_type == "MANY_TO_ONE"
+        }
+
+    @property
+    def untargeted(self) -> list[str]:
+        """MANY_TO_ONE relations whose target the metadata does not name (the v2 line's REST metadata)."""
+        return [name for name in self.join_columns if name not in self.many_to_one]
 
     def __repr__(self) -> str:
         return f"ObjectSchema({self.name_singular!r}, {self.name_plural!r}, {len(self.fields)} fields)"
@@ -218,6 +233,7 @@ def _field_from_metadata(raw: Mapping[str, Any]) -> FieldInfo:
         options=tuple(str(o["value"]) for o in options),
         relation_type=_relation_type(raw),
         target=_relation_target(raw),
+        join_column=_join_column(raw),
         is_system=raw.get("isSystem") is True,
         label=str(raw.get("label") or ""),
         option_labels=tuple(str(o.get("label") or "") for o in options),
@@ -225,11 +241,71 @@ def _field_from_metadata(raw: Mapping[str, Any]) -> FieldInfo:
 
 
 def _relation_target(raw: Mapping[str, Any]) -> tuple[str, str] | None:
+    """`relation.targetObjectMetadata`; for a MORPH_RELATION field of the GraphQL metadata API (`relation` null),
+    the `morphRelations` entry this field stands for: Twenty names each morph field after its target
+    (targetPerson → person; computeMorphRelationFieldName in twenty-shared)."""
     relation = raw.get("relation")
-    target = relation.get("targetObjectMetadata") if isinstance(relation, Mapping) else None
+    target = _target_names(relation.get("targetObjectMetadata") if isinstance(relation, Mapping) else None)
+    if target is not None:
+        return target
+    morphs = [
+        names
+        for entry in raw.get("morphRelations") or ()
+        if isinstance(entry, Mapping) and (names := _target_names(entry.get("targetObjectMetadata")))
+    ]
+    name = str(raw.get("name") or "")
+    own = [t for t in morphs if t[1] and name.endswith(t[1][:1].upper() + t[1][1:])]
+    if own:
+        return max(own, key=lambda t: len(t[1]))  # targetBigCompany is bigCompany's, not company's
+    return morphs[0] if len(morphs) == 1 else None
+
+
+def _target_names(target: Any) -> tuple[str, str] | None:
     if isinstance(target, Mapping) and target.get("namePlural"):
         return str(target["namePlural"]), str(target.get("nameSingular") or "")
     return None
+
+
+def _join_column(raw: Mapping[str, Any]) -> str | None:
+    settings = raw.get("settings")
+    join = settings.get("joinColumnName") if isinstance(settings, Mapping) else None
+    return join if isinstance(join, str) and join else None
+
+
+def with_relation_targets(
+    objects: Sequence[Mapping[str, Any]], described: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The REST metadata's objects with each relation field's target filled in from the GraphQL metadata API's
+    answer (`described`: objects with namePlural and fields carrying `relation` / `morphRelations`), for servers
+    whose REST listing gives relation fields only `settings` (the v2 line). Fields already naming a target keep
+    it; the input is not changed."""
+    graph: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for obj in described:
+        if not isinstance(obj, Mapping):
+            continue
+        for raw in obj.get("fields") or ():
+            if isinstance(raw, Mapping) and raw.get("name"):
+                graph[(str(obj.get("namePlural")), str(raw["name"]))] = raw
+    merged: list[dict[str, Any]] = []
+    for obj in objects:
+        if not isinstance(obj, Mapping):
+            continue
+        fields = []
+        for raw in obj.get("fields") or ():
+            if (
+                isinstance(raw, Mapping)
+                and raw.get("type") in _RELATION_TYPES
+                and _relation_target(raw) is None
+                and (found := graph.get((str(obj.get("namePlural")), str(raw.get("name"))))) is not None
+            ):
+                raw = {
+                    **raw,
+                    "relation": found.get("relation"),
+                    "morphRelations": found.get("morphRelations"),
+                }
+            fields.append(raw)
+        merged.append({**obj, "fields": fields})
+    return merged
 
 
 def _relation_type(raw: Mapping[str, Any]) -> str | None:
@@ -246,6 +322,7 @@ def _why_not_writable(info: FieldInfo) -> str | None:
         return "Twenty sets it itself"
     if info.type in _RELATION_TYPES:
         if info.relation_type == "MANY_TO_ONE":
-            return f'it is a relation; map the record id to its join column "{info.name}Id"'
+            join = info.join_column or f"{info.name}Id"
+            return f'it is a relation; map the record id to its join column "{join}"'
         return "it is a one-to-many relation; write the link from the other object"
     return None

@@ -29,6 +29,7 @@ class Capabilities:
     graphql_upsert: bool | None
     rich_text: str | None  # the type name in metadata, if the object has a rich-text field
     target_naming: str | None  # "personId" or "targetPersonId", for note/task targets
+    relation_targets: str | None = None  # "graphql": the REST metadata names none, /metadata did (v2 line)
 
     def describe(self) -> str:
         parts = []
@@ -45,6 +46,11 @@ class Capabilities:
             parts.append(f"rich text is {self.rich_text}")
         if self.target_naming:
             parts.append(f"note/task targets use {self.target_naming}")
+        if self.relation_targets == "graphql":
+            parts.append(
+                "relation targets come from the GraphQL metadata API (its REST metadata lists relations "
+                "without their targets, as the v2 line does)"
+            )
         return "Twenty server: " + "; ".join(parts) + "."
 
 
@@ -53,6 +59,7 @@ def detect(
     upsert: bool,
     schema: ObjectSchema,
     objects: Sequence[Mapping[str, Any]],
+    targets_from: str | None = None,
 ) -> Capabilities:
     """Probe with writes of nothing (empty batches) and read the metadata; ConfigError if upserts cannot work."""
     rest = graphql = None
@@ -70,4 +77,4 @@ def detect(
             naming = (
                 "targetPersonId" if "targetPerson" in names else "personId" if "person" in names else None
             )
-    return Capabilities(rest, graphql, rich, naming)
+    return Capabilities(rest, graphql, rich, naming, targets_from)

@@ -64,8 +64,7 @@ class TwentyClient:
 
     `timeout` is requests' (connect, read) pair, which bounds each socket operation; `request_seconds` bounds a
     whole attempt, answer included (default: the two timeouts added up). `retry_seconds` is the retry budget of
-    one call: counted from its first attempt, pacing waits included, and no attempt runs past it. `stop()` ends
-    every wait, retry and exchange in progress at once (the sync is over; nobody needs their answers).
+    one call: counted from its first attempt, pacing waits included, and no attempt runs past it.
     """
 
     def __init__(
@@ -85,9 +84,8 @@ class TwentyClient:
         self._retry_seconds = config.max_retry_seconds if retry_seconds is None else retry_seconds
         self._timeout = timeout
         self._request_seconds = sum(timeout) if request_seconds is None else request_seconds
-        self._stopping = threading.Event()
         self._winding_down: threading.Event | None = None  # see stop_retrying_when
-        self.pacer = pacer or Pacer(per_minute or config.requests_per_minute, sleep=self._stopping.wait)
+        self.pacer = pacer or Pacer(per_minute or config.requests_per_minute)
         self.stats = CallStats()
         self._stats_lock = threading.Lock()
         self._watchdog = Watchdog()
@@ -108,20 +106,11 @@ class TwentyClient:
         # redirect; we refuse redirects outright, see _send).
         self._session.trust_env = False
 
-    def stop(self) -> None:
-        """End every call in progress with RequestCancelled, now: pacing waits, retry sleeps and exchanges."""
-        self._stopping.set()
-        self._watchdog.expire_all()
-
     def stop_retrying_when(self, event: threading.Event) -> None:
         """Once `event` is set, a call that Twenty throttled is not tried again: a 429 stored nothing, so giving
         up loses no count. Other failures keep their retries, because their write may have committed and only
         an answer can tell what landed."""
         self._winding_down = event
-
-    @property
-    def stopped(self) -> bool:
-        return self._stopping.is_set()
 
     def close(self) -> None:
         self._session.close()
@@ -129,12 +118,46 @@ class TwentyClient:
     # --- the calls the connector makes -------------------------------------------------------------------
 
     def metadata_objects(self) -> list[dict[str, Any]]:
-        """Every object of the workspace with its fields (needs the API key's Data Model permission)."""
-        body = self._send("GET", "/metadata/objects")  # this route takes no query string
-        data = body.get("data")
-        objects = data.get("objects") if isinstance(data, dict) else data
-        if not isinstance(objects, list):
-            raise TwentyAPIError("Twenty's metadata answer has no list of objects.")
+        """Every object of the workspace with its fields (needs the API key's Data Model permission).
+
+        `{"data": {"objects": [...]}}` on older servers, `{"data": [...], "pageInfo", "totalCount"}` on the v2
+        line, which pages them (60 by default, by id: engine/api/rest/metadata/utils/paginate-by-id-cursor.util.ts).
+        The first read sends no query string, as older servers refuse any; only a server that said it has more
+        pages is asked for the next ones, 200 at a time."""
+        body = self._send("GET", "/metadata/objects")
+        objects = _metadata_objects(body)
+        for _page in range(100):  # bounded: 20,000 objects is far more than any workspace has
+            page = body.get("pageInfo") if isinstance(body.get("pageInfo"), dict) else {}
+            if not page.get("hasNextPage") or not page.get("endCursor"):
+                break
+            body = self._send(
+                "GET", "/metadata/objects", params={"limit": "200", "starting_after": str(page["endCursor"])}
+            )
+            objects.extend(_metadata_objects(body))
+        return objects
+
+    def metadata_relations(self) -> list[dict[str, Any]]:
+        """Every object's fields with their relation targets, from the GraphQL metadata API (`POST /metadata`):
+        the v2 line's REST listing gives relation fields only `settings`. One call for up to 1,000 objects of
+        1,000 fields each (the API's largest page: ObjectMetadataDTO and FieldMetadataDTO's QueryOptions)."""
+        objects: list[dict[str, Any]] = []
+        after = None
+        for _page in range(20):  # bounded
+            data = self.graphql("/metadata", _RELATIONS_QUERY, {"after": after})
+            connection = data.get("objects") if isinstance(data.get("objects"), dict) else {}
+            for edge in connection.get("edges") or ():
+                node = edge.get("node") if isinstance(edge, dict) else None
+                if isinstance(node, dict):
+                    fields = node.get("fields") if isinstance(node.get("fields"), dict) else {}
+                    edges = fields.get("edges") or ()
+                    rows = [
+                        e["node"] for e in edges if isinstance(e, dict) and isinstance(e.get("node"), dict)
+                    ]
+                    objects.append({**node, "fields": rows})
+            page = connection.get("pageInfo") if isinstance(connection.get("pageInfo"), dict) else {}
+            if not page.get("hasNextPage") or not page.get("endCursor"):
+                break
+            after = page["endCursor"]
         return objects
 
     def probe(self, plural: str) -> None:
@@ -202,10 +225,18 @@ class TwentyClient:
         return True
 
     def graphql_upsert_works(self, singular: str, plural: str) -> bool:
-        """Does `/graphql` serve create<Plural>(data, upsert)? An empty list writes nothing."""
+        """Does `/graphql` serve create<Plural>(data, upsert)? An empty list writes nothing.
+
+        Only Twenty's own answer says no: a GraphQL error or Twenty's JSON error body (a 404 from a server without
+        /graphql). A 429, a 5xx, a proxy's page or a timeout says nothing about the server's abilities: it is
+        retried within the budget and then raised as the TransientAPIError it is, never taken for a "no"."""
         try:
             self.graphql_create_many(singular, plural, [], ["id"])
-        except TwentyAPIError:  # DataError included: a 404 from a server without /graphql, or its error
+        except TransientAPIError:
+            raise
+        except AuthenticationError:
+            raise
+        except TwentyAPIError:  # DataError included: Twenty's verdict on the mutation or the route
             return False
         return True
 
@@ -221,7 +252,10 @@ class TwentyClient:
             f"mutation Upsert($data: [{kind}!]!) "
             f"{{ {field}(data: $data, upsert: true) {{ {' '.join(selection)} }} }}"
         )
-        return self._graphql(query, {"data": list(records)}, field, "batch upsert")
+        rows = self.graphql("/graphql", query, {"data": list(records)}).get(field)
+        if not isinstance(rows, list):
+            raise TwentyAPIError("Twenty's answer to a GraphQL batch upsert has no list of records.")
+        return rows
 
     def graphql_delete_many(
         self, singular: str, plural: str, where: Mapping[str, Any], selection: Sequence[str]
@@ -235,42 +269,39 @@ class TwentyClient:
         query = (
             f"mutation Delete($filter: {kind}!) {{ {field}(filter: $filter) {{ {' '.join(selection)} }} }}"
         )
-        return self._graphql(query, {"filter": dict(where)}, field, "batch delete")
+        rows = self.graphql("/graphql", query, {"filter": dict(where)}).get(field)
+        if not isinstance(rows, list):
+            raise TwentyAPIError("Twenty's answer to a GraphQL batch delete has no list of records.")
+        return rows
 
-    def _graphql(
-        self, query: str, variables: Mapping[str, Any], field: str, what: str
-    ) -> list[dict[str, Any]]:
-        """One GraphQL mutation answering a list: rate limits (a 200 with an error) retried within the budget,
-        authentication errors as such, anything else as a DataError for the batch splitter."""
+    def graphql(self, path: str, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """One GraphQL operation on `/graphql` (records) or `/metadata` (the data model): its `data`. A rate
+        limit (a 200 with an error) is retried within the budget; errors are DataError (or AuthenticationError)."""
+        where = f"POST {path}"
         deadline = time.monotonic() + self._retry_seconds
         for attempt in range(1, 1000):  # bounded by the retry budget below
-            body = self._send(
-                "POST", "/graphql", payload={"query": query, "variables": dict(variables)}, root=True
-            )
+            body = self._send("POST", path, payload={"query": query, "variables": dict(variables)}, root=True)
             errors = body.get("errors")
             if not errors:
-                rows = (body.get("data") or {}).get(field)
-                if not isinstance(rows, list):
-                    raise TwentyAPIError(f"Twenty's answer to a GraphQL {what} has no list of records.")
-                return rows
+                data = body.get("data")
+                return data if isinstance(data, dict) else {}
             message = (
                 "; ".join(str(e.get("message")) for e in errors if isinstance(e, Mapping)) or "GraphQL error"
             )
             codes = {str((e.get("extensions") or {}).get("code")) for e in errors if isinstance(e, Mapping)}
             # A rate limit comes back as a 200 with an error: RATE_LIMITED (v1.20+) or "Limit reached" (v1.3).
             if "RATE_LIMITED" in codes or "limit reached" in message.lower():
-                self._raise_if_winding_down("POST /graphql")
+                self._raise_if_winding_down(where)
                 delay = _backoff(attempt)
                 if time.monotonic() + delay > deadline:
-                    raise TransientAPIError(f"POST /graphql: rate-limited past the retry budget ({message})")
+                    raise TransientAPIError(f"{where}: rate-limited past the retry budget ({message})")
                 self.pacer.rate_limited(None, RateLimitHint(retry_after=delay))
-                if self._stopping.wait(delay):
-                    self._raise_if_stopped("POST /graphql")
+                time.sleep(delay)
                 continue
             if codes & {"UNAUTHENTICATED", "FORBIDDEN"}:
                 raise AuthenticationError(f"Twenty refused the API key over GraphQL: {message}")
             raise DataError(message, status=200, code=next(iter(codes), None))
-        raise TransientAPIError("POST /graphql: no answer within the retry budget")
+        raise TransientAPIError(f"{where}: no answer within the retry budget")
 
     # --- one request, paced and retried ------------------------------------------------------------------
 
@@ -295,7 +326,6 @@ class TwentyClient:
         while True:
             # The first attempt waits its turn however long pacing says; a retry only while the budget lasts.
             generation = self.pacer.wait(deadline if attempt else None)
-            self._raise_if_stopped(where)
             if generation is None:
                 raise self._gave_up(error or TransientAPIError(f"{where}: rate limited"), attempt)
             attempt += 1
@@ -311,7 +341,6 @@ class TwentyClient:
             with self._stats_lock:
                 self.stats.calls += 1
             response, failure = self._exchange(method, url, where, params, data, seconds)
-            self._raise_if_stopped(where)
             hint = RateLimitHint() if response is None else _rate_limit_hint(response)
             if response is None:
                 error = failure
@@ -346,8 +375,8 @@ class TwentyClient:
                 raise self._gave_up(error or TransientAPIError(where), attempt)
             with self._stats_lock:
                 self.stats.retries += 1
-            if delay > 0 and self._stopping.wait(delay):
-                self._raise_if_stopped(where)
+            if delay > 0:
+                time.sleep(delay)
 
     def _exchange(
         self,
@@ -392,10 +421,6 @@ class TwentyClient:
         """After a 429 (nothing stored): a stopping sync does not try the call again."""
         if self._winding_down is not None and self._winding_down.is_set():
             raise RequestCancelled(f"{where}: rate limited and not retried, the sync is stopping")
-
-    def _raise_if_stopped(self, where: str) -> None:
-        if self._stopping.is_set():
-            raise RequestCancelled(f"{where}: cancelled, the sync is stopping")
 
     def _gave_up(self, error: TransientAPIError, attempts: int) -> TransientAPIError:
         return TransientAPIError(
@@ -470,6 +495,24 @@ def _error_text(response: requests.Response) -> tuple[str, str | None]:
     return message, code if isinstance(code, str) else None
 
 
+# Only what the connector reads: each relation field's target (a MORPH_RELATION lists its group's targets).
+_TARGET = "type targetObjectMetadata { nameSingular namePlural }"
+_RELATIONS_QUERY = (
+    "query ConnectorRelationTargets($after: ConnectionCursor) { objects(paging: {first: 1000, after: $after}) "
+    "{ pageInfo { hasNextPage endCursor } edges { node { nameSingular namePlural "
+    "fields(paging: {first: 1000}) { edges { node { name type "
+    f"relation {{ {_TARGET} }} morphRelations {{ {_TARGET} }} }} }} }} }} }} }} }}"
+)
+
+
+def _metadata_objects(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    data = body.get("data")
+    objects = data.get("objects") if isinstance(data, dict) else data
+    if not isinstance(objects, list):
+        raise TwentyAPIError("Twenty's metadata answer has no list of objects.")
+    return list(objects)
+
+
 def _list_payload(body: Mapping[str, Any], plural: str) -> list[Any]:
     data = body.get("data")
     if isinstance(data, dict):
@@ -538,7 +581,9 @@ def _number(value: Any) -> float | None:
 
 
 def _backoff(attempt: int) -> float:
-    """Exponential backoff with full jitter: 0.5 s, 1 s, 2 s … capped at 30 s."""
+    """Exponential backoff with equal jitter: a random wait between half and all of 0.5 s, 1 s, 2 s … (capped at
+    30 s), so a retry never comes sooner than half the step (full jitter's waits near zero would let every
+    thread hammer a struggling server) and threads that failed together do not retry together."""
     return random.uniform(0.5, 1.0) * min(30.0, 0.5 * 2 ** (attempt - 1))
 
 

@@ -58,7 +58,7 @@ def _shut(sock: socket.socket | None) -> None:
 
 
 class Watchdog:
-    """One daemon thread that expires armed watches at their deadlines (or all at once on `expire_all`)."""
+    """One daemon thread that expires armed watches at their deadlines."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self._clock = clock
@@ -79,12 +79,6 @@ class Watchdog:
     def disarm(self, watch: Watch) -> None:
         with self._cond:
             self._armed.discard(watch)
-
-    def expire_all(self) -> None:
-        with self._cond:
-            watches, self._armed = self._armed, set()
-        for watch in watches:
-            watch.expire()
 
     def _run(self) -> None:
         with self._cond:

@@ -41,6 +41,15 @@ _DUPLICATE = re.compile(
 )
 # The v1.3 line's REST batch create ignores ?upsert=true and answers an existing record with these.
 _UPSERT_IGNORED = re.compile(r"record already exists|duplicate .+ with value .+please set a unique one", re.I)
+# That line's GraphQL create<Plural> writes every record it is sent but lists at most 60 in its answer: it reads
+# them back with .take(QUERY_MAX_RECORDS) (graphql-query-create-many-resolver.service.ts, fetchUpsertedRecords;
+# twenty-shared QueryMaxRecords.ts = 60). A record left out of the answer cannot be told created from updated,
+# nor its stored id known, so batches over GraphQL hold no more than that.
+GRAPHQL_ANSWER_MAX = 60
+
+
+class _AnswerWouldBeCut(Exception):
+    """A batch bigger than a GraphQL answer lists: nothing was sent; send it again in parts (the limit is lower)."""
 
 
 @dataclass
@@ -224,17 +233,21 @@ class BatchSender:
             for owner_id, item in result.linked
             for lookup, target_id in item.targets
         ]
-        for start in range(0, len(rows), self.limit):
+        start = 0
+        while start < len(rows):
             chunk = rows[start : start + self.limit]
             try:
                 self._upsert(junction.plural, junction.plural[:-1], chunk, ["id"], result)
+            except _AnswerWouldBeCut:
+                continue  # the limit is lower now: the same rows again, in a smaller chunk
             except DataError as exc:
                 result.warnings.append(
                     f"{len(chunk)} links in {junction.plural} could not be written; their notes or tasks are "
                     f"stored without them: {exc.message}"
                 )
-                continue
-            result.links += len(chunk)
+            else:
+                result.links += len(chunk)
+            start += len(chunk)
 
     def _upsert(
         self,
@@ -254,6 +267,8 @@ class BatchSender:
                 if not _UPSERT_IGNORED.search(exc.message):
                     raise
                 self._switch_to_graphql(result)  # raises when the server cannot upsert at all
+        if len(rows) > GRAPHQL_ANSWER_MAX:
+            raise _AnswerWouldBeCut  # self.limit is at most GRAPHQL_ANSWER_MAX by now
         return self.client.graphql_create_many(singular, plural, rows, selection)
 
     def _switch_to_graphql(self, result: BatchResult) -> None:
@@ -264,10 +279,13 @@ class BatchSender:
                 self.schema.name_singular, self.plural
             ):
                 raise ConfigError(NEITHER)
+            with self._limit_lock:
+                self.limit = min(self.limit, GRAPHQL_ANSWER_MAX)
             self._via_graphql = True
         result.notes.append(
             "This Twenty server's REST batch create ignores upsert (the v1.3 line): upserts go through its GraphQL "
-            "create mutation (same matching, same per-record errors) for the rest of this sync."
+            "create mutation (same matching, same per-record errors) for the rest of this sync, at most "
+            f"{GRAPHQL_ANSWER_MAX} records per call, as many as its answer lists, so each is counted."
         )
 
     def _predict(self, items: list[Item], result: BatchResult) -> None:
@@ -377,6 +395,9 @@ class BatchSender:
                 rows = self._upsert(self.plural, singular, payloads, self._selection, result, attempts)
             else:
                 rows = self.client.create_many(self.plural, payloads, False, attempts)
+        except _AnswerWouldBeCut:
+            self._send(items, upsert, result, first=False)
+            return
         except DataError as exc:
             maximum = _MAX_RECORDS.search(exc.message)
             if maximum and len(items) > 1:

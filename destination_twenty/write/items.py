@@ -2,10 +2,12 @@
 
 It also chooses the ids the connector gives records it creates, so that a retry, a resumed sync or a re-run of
 the same data lands on the same Twenty record instead of creating it twice:
-- with the stream's primary key: uuid5 of the stream and the key, so a record keeps its identity;
-- without one: uuid5 of the stream, of what is sent, and of how many identical rows came before it since the
+- with the stream's primary key: uuid5 of the stream's identity and the key, so a record keeps its identity;
+- without one: uuid5 of the stream's identity, of what is sent, and of how many identical rows came before it since the
   stream's last STATE. The platform replays from a STATE, so that count is the same on every replay, while two
   identical rows in one stretch stay two records.
+The stream's identity (streams.identity) is its unambiguous key within the config's identity_scope: two
+connections sending a stream `users` with keys 1..N keep apart once their scopes differ.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from destination_twenty.mapping.keys import match_text, unique_keys
 from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.relations import Lookup
 from destination_twenty.mapping.schema import PRIMARY_SUBFIELD, ObjectSchema
+from destination_twenty.streams import identity
 
 CLIENT_ID_NAMESPACE = uuid.UUID("5f6b7c1e-2b1d-4c59-9a51-7e0e4f1f2a10")
 CDC_DELETED = "_ab_cdc_deleted_at"  # set by Airbyte's CDC sources on a row deleted in the source
@@ -91,6 +94,7 @@ class ItemBuilder:
         matching_key: Sequence[str] = (),  # data activation: top-level Twenty fields that together match
     ):
         self.upsert = config.upsert if upsert is None else upsert
+        self.scope = config.identity_scope
         self.operation = operation or ("upsert" if self.upsert else "create")
         self.on_source_delete = on_source_delete
         self.match_paths = tuple(path for name in matching_key for path in _match_paths(name, schema))
@@ -191,7 +195,10 @@ class ItemBuilder:
             return f"{self.operation} records matched on {' + '.join(self.match_paths)} (data activation)"
         pk = self.primary_keys.get(stream)
         pk_text = " + ".join(".".join(p) for p in pk) if pk else ""
-        return matching_rule(self.mapper, self.schema, self.upsert, pk_text, stream in self.deduped)
+        rule = matching_rule(self.mapper, self.schema, self.upsert, pk_text, stream in self.deduped)
+        if any(m.field == "id" for m in self.mapper.mapping):
+            return rule  # the source names the records: no id is derived
+        return f"{rule}; {scope_note(self.scope)}"
 
     def _item(self, stream: str, state: _Stream, payload: dict[str, Any], data: Mapping[str, Any]) -> Item:
         update = "id" in payload
@@ -231,7 +238,9 @@ class ItemBuilder:
             return pk_id
         # What is sent, not the raw record, whose Airbyte metadata columns change on every sync.
         content = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str).decode()
-        first = str(uuid.uuid5(CLIENT_ID_NAMESPACE, f"{stream}\x1fcontent\x1f{content}"))
+        first = str(
+            uuid.uuid5(CLIENT_ID_NAMESPACE, f"{identity(self.scope, stream)}\x1fcontent\x1f{content}")
+        )
         before = state.identical[first]  # keyed by the id, not the content: 36 characters per distinct row
         state.identical[first] += 1
         if not before:
@@ -239,14 +248,26 @@ class ItemBuilder:
         return str(uuid.uuid5(CLIENT_ID_NAMESPACE, f"{first}\x1fcopy\x1f{before}"))
 
     def _key_id(self, stream: str, data: Mapping[str, Any]) -> str | None:
-        """uuid5 of the stream and its primary key's values; None without a complete key."""
+        """uuid5 of the stream's identity and its primary key's values; None without a complete key."""
         pk = self.primary_keys.get(stream)
         if not pk:
             return None
         values = [dig(data, path) for path in pk]
         if any(v is None for v in values):
             return None
-        return str(uuid.uuid5(CLIENT_ID_NAMESPACE, f"{stream}\x1fpk\x1f{orjson.dumps(values).decode()}"))
+        key = orjson.dumps(values).decode()
+        return str(uuid.uuid5(CLIENT_ID_NAMESPACE, f"{identity(self.scope, stream)}\x1fpk\x1f{key}"))
+
+
+def scope_note(scope: str) -> str:
+    """Which identity scope the derived ids are in, for the log: what keeps two connections' records apart."""
+    if scope:
+        return f"derived ids are in identity scope '{scope}'"
+    return (
+        "derived ids are in no identity scope (the stream's name and namespace alone): another connection that "
+        "sends a stream of this name with the same keys into this workspace matches these records; set "
+        "identity_scope to keep them apart"
+    )
 
 
 def _match_paths(name: str, schema: ObjectSchema | None) -> list[str]:

@@ -25,7 +25,9 @@ from destination_twenty.mapping.schema import (
     find_object,
     object_names,
 )
+from destination_twenty.streams import stream_key
 from destination_twenty.twenty.client import TwentyClient
+from destination_twenty.twenty.metadata import Workspace, read_workspace
 from destination_twenty.write.batch import BatchSender
 from destination_twenty.write.items import ItemBuilder, matching_rule
 
@@ -57,14 +59,20 @@ def single_target(
     return Target(route, schema, mapper, plan or relations.Plan(list(mapper.mapping), [], None, [], []))
 
 
-def read_objects(client: TwentyClient, plural: str) -> list[dict[str, Any]] | None:
-    """The metadata API's objects, or None when the key may not read them (but may read `plural`)."""
+def read_metadata(client: TwentyClient, routes: Sequence[Route]) -> Workspace | None:
+    """The workspace's metadata for these routes (relation targets filled in where a route's mapping needs
+    them), or None when the key may not read it (but may read the first route's object)."""
     try:
-        return client.metadata_objects()
+        return read_workspace(
+            client,
+            lambda objects: any(
+                relations.targets_wanted(r.column_mapping, r.object_path, objects) for r in routes
+            ),
+        )
     except AuthenticationError as exc:
         # A key without the Data Model permission can still write records; prove it can read the object.
         try:
-            client.probe(plural)
+            client.probe(routes[0].object_path)
         except AuthenticationError:
             raise exc from None
         return None
@@ -265,7 +273,7 @@ def plan_routes(
     targets: dict[str, Target] = {}
     uncovered = []
     for name, namespace in streams:
-        key = f"{namespace}.{name}" if namespace else name
+        key = stream_key(name, namespace)
         route = (overrides or {}).get(key) or route_for(config, name, namespace)
         if route is None:
             uncovered.append(key)

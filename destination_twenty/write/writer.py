@@ -19,11 +19,12 @@ from typing import Any
 
 from destination_twenty.airbyte import protocol
 from destination_twenty.config import TwentyConfig
-from destination_twenty.errors import ConfigError
+from destination_twenty.errors import ConfigError, RequestCancelled
 from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.relations import Plan
 from destination_twenty.mapping.schema import ObjectSchema
 from destination_twenty.mapping.transforms import shorten
+from destination_twenty.streams import stream_key
 from destination_twenty.twenty.client import TwentyClient
 from destination_twenty.write.batch import BatchResult
 from destination_twenty.write.deferred import MAX_WAITING, Credited, Deferred, Mark, Span
@@ -97,6 +98,7 @@ class Writer:
         self.tally.waited = self._deferred.count
         self._pipeline = Pipeline(config.max_concurrent_requests)
         self._failure: _Failure | None = None  # the first failure, in input order
+        self._cancelled: RequestCancelled | None = None  # a batch our own stop cut short: not a cause
         self._stopping = False  # a failure is known (or queued in order): read no more input
         self._states_closed = False  # a result before the next STATE is incomplete or failed: echo no more
         self._descriptors: dict[str, tuple[str, str | None]] = {}  # stream key → (name, namespace)
@@ -158,7 +160,7 @@ class Writer:
 
     def _on_record(self, record: protocol.Record) -> Iterator[dict]:
         # Streams are told apart by namespace too, as their STATEs are.
-        stream = f"{record.namespace}.{record.stream}" if record.namespace else record.stream
+        stream = stream_key(record.stream, record.namespace)
         sink = self.routes.sink(stream)
         if (self.primary_keys and stream not in self.primary_keys) or sink is None:
             # The platform only sends configured streams; anything else is a mis-wired pipeline. Settle what
@@ -241,20 +243,29 @@ class Writer:
     # --- results, in order ---------------------------------------------------------------------------
 
     def _settle(self, values: Iterable[Any]) -> Iterator[dict]:
-        for value in values:
-            if value is TICK:
-                yield from self._maybe_progress()
-            elif isinstance(value, (Mark, Credited)):
-                yield from self._on_deferred(value)
-            elif isinstance(value, protocol.State):
-                # After a failure the platform resends from the last state echoed; a dry run echoes none.
-                if not self._states_closed and not self._dry_run:
-                    written, rejected = self.tally.take_since_state(value.streams)
-                    if self._rejected_file is not None:
-                        self._rejected_file.sync()
-                    yield protocol.state_with_stats(value, written, rejected)
-            else:
-                yield from self._on_result(value)
+        try:
+            for value in values:
+                if value is TICK:
+                    yield from self._maybe_progress()
+                elif isinstance(value, (Mark, Credited)):
+                    yield from self._on_deferred(value)
+                elif isinstance(value, protocol.State):
+                    # After a failure the platform resends from the last state echoed; a dry run echoes none.
+                    if not self._states_closed and not self._dry_run:
+                        if self._rejected_file is not None:
+                            self._rejected_file.sync()  # before the counts are taken: a failure keeps them
+                        written, rejected = self.tally.take_since_state(value.streams)
+                        yield protocol.state_with_stats(value, written, rejected)
+                else:
+                    yield from self._on_result(value)
+        except Exception as exc:
+            # Handling a result failed (the rejected file met a full disk, a bug): this is the failure at this
+            # point of the input, and no STATE queued behind it may leave.
+            self._states_closed = True
+            if self._failure is None:
+                self._failure = _Failure(error=exc)
+            self._stop_soon()
+            raise
 
     # --- records that waited for their link targets (deferred.py) ------------------------------------------
 
@@ -346,8 +357,14 @@ class Writer:
                 yield self._trace(self._describe(rejection), rejection.stream, "system_error")
             elif self._failure is None:
                 self._failure = _Failure(rejection=rejection)
-        if result.error is not None and self._failure is None:
-            self._failure = _Failure(error=result.error)
+        error = result.error
+        if isinstance(error, RequestCancelled):
+            # The sync's own stop cut this batch short (a 429 not retried): the cause of the stop is elsewhere
+            # in the queue, and the first real cause is the one reported. What the batch wrote is counted.
+            self._cancelled = self._cancelled or error
+            error, result.complete = None, False
+        if error is not None and self._failure is None:
+            self._failure = _Failure(error=error)
         if self._failure is not None or not result.complete:
             self._states_closed = True
             self._stop_soon()
@@ -362,8 +379,15 @@ class Writer:
         self._stop_soon()
         for sink in self.routes.sinks():
             sink.buffer = _Buffer()  # never sent: the platform sends these records again
-        yield from self._settle(self._pipeline.ready(block=True))
-        failure = self._failure or _Failure(error=RuntimeError("the sync stopped without a recorded reason"))
+        for _ in range(len(self._pipeline) + 1):  # each round takes at least one value off the queue
+            try:
+                yield from self._settle(self._pipeline.ready(block=True))
+                break
+            except Exception:  # noqa: BLE001 - recorded by _settle; the first cause in order is reported
+                continue
+        failure = self._failure or _Failure(
+            error=self._cancelled or RuntimeError("the sync stopped without a recorded reason")
+        )
         unacknowledged = self.tally.written_since_last_state
         if unacknowledged:
             yield protocol.log_message(

@@ -1,6 +1,6 @@
 """Regenerate ``standard_objects.json`` from the conformance recording.
 
-The recording (``shared/twenty-conformance/cases.jsonl``) is the ground truth for the standard objects: the
+The recording (``conformance/cases.jsonl`` in the repository) is the ground truth for the standard objects: the
 field lists of person, company, opportunity, note, task, noteTarget and taskTarget come from the recorded
 ``GET /rest/metadata/objects``, the record key order from the recorded create responses, and the default
 fields of a custom object from the recorded ``POST /rest/metadata/objects``. The objects that the standard
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_CASES = HERE.parents[2] / "shared" / "twenty-conformance" / "cases.jsonl"
+DEFAULT_CASES = HERE.parents[1] / "conformance" / "cases.jsonl"
 
 FIELD_KEYS = (
     "name",
@@ -294,7 +294,7 @@ def build(cases_path: Path) -> dict:
     pet_record = cases["create_pet"]["response"]["body"]["data"]["createPet"]
     base_keys = [k for k in pet_record if k not in ("breed", "age", "species")]
     return {
-        "source": "shared/twenty-conformance/cases.jsonl (Twenty main e0d44920, Jan 2026) + hand-written extras",
+        "source": "conformance/cases.jsonl (Twenty main e0d44920, Jan 2026) + hand-written extras",
         "objects": objects,
         "customObject": {"fields": template, "recordKeys": base_keys},
         "foreignKeyNames": FK_NAMES,
