@@ -161,6 +161,22 @@ class Deferred:
         span.in_flight += len(take)
         return [(span, take)]
 
+    def look_up(self, ready: list[tuple[Span, list[tuple[Any, Item]]]]) -> None:
+        """Read, at once, the targets still unknown of the records about to be sent at the end: their batches
+        then find them cached instead of reading them batch by batch (a key still missing is read again by its
+        batch, which then rejects the record or leaves the link unset)."""
+        if self.resolver is None:
+            return
+        wanted = [
+            (lookup, key)
+            for _span, pairs in ready
+            for _sink, item in pairs
+            for lookup, key in item.lookups
+            if lookup.target in self.written and not self.resolver.known(lookup, key)
+        ]
+        if wanted:
+            self.resolver.ids(wanted)
+
     def covering(self, span: Span, stream: str) -> Span | None:
         """The span whose STATE counts a record of `stream` that waited in `span`: the first STATE at or after it
         that covers the stream and has come out of the pipeline (None: a later STATE will take it)."""

@@ -114,7 +114,7 @@ class Writer:
     def matching_rules(self) -> list[str]:
         """One LOG line per stream: which key a record is matched on in Twenty."""
         return [
-            f"Stream '{stream}' → {sink.target.plural}: {sink.builder.matching_rule(stream)}"
+            f"Stream '{stream}': {sink.builder.matching_rule(stream)} (written to {sink.target.plural})"
             for stream in sorted(self.primary_keys)
             if (sink := self.routes.sink(stream)) is not None
         ]
@@ -284,7 +284,9 @@ class Writer:
             if not self._deferred.waiting or self._stopping:
                 return
             ready = self._deferred.oldest() if oldest else self._deferred.ready(final=True)
-            yield from self._send_waiting(ready or self._deferred.ready(final=True, force=True))
+            ready = ready or self._deferred.ready(final=True, force=True)
+            self._deferred.look_up(ready)  # one read per 200 distinct keys for all the batches of this pass
+            yield from self._send_waiting(ready)
             if oldest:
                 break
         yield from self._settle(self._pipeline.ready(block=True))
