@@ -434,3 +434,42 @@ def test_every_operation_discover_offers_is_accepted_by_write(emulator, tmp_path
                 e for e in out.errors if e["failure_type"] == "config_error" and "Record" not in e["message"]
             ]
             assert not refused, (op["object_name"], op["sync_mode"], key, out.stdout)
+
+
+def test_check_validates_every_route_and_says_one_line_each(emulator, tmp_path):
+    config = config_for(emulator, "people", streams=CRM_ROUTES)
+    run = run_connector(["check"], tmp_path, config)
+    assert run.status["status"] == "SUCCEEDED", run.stdout
+    lines = [line for line in run.logs if line.startswith(("Stream '", "Streams no route"))]
+    assert lines[0].startswith("Streams no route names → people: upsert records")
+    assert lines[1].startswith("Stream 'companies' → companies: upsert records")
+    assert "linking company.domainName.primaryLinkUrl, pointOfContact.emails.primaryEmail" in lines[3]
+    assert len(lines) == 4
+    bad = [
+        *CRM_ROUTES,
+        {"stream": "x", "mode": "companies", "column_mapping": [{"column": "a", "field": "domian"}]},
+    ]
+    run = run_connector(["check"], tmp_path, config_for(emulator, "people", streams=bad))
+    assert run.status["status"] == "FAILED"
+    assert "Stream 'x': The column mapping does not fit Twenty's companies" in run.status["message"]
+    assert "domian" in run.status["message"]
+
+
+def test_a_failure_while_records_wait_echoes_no_later_state(emulator, tmp_path):
+    # partial success off: the waiting person whose company never comes is rejected at the end, the sync fails,
+    # and the STATE after it (held while it waited) never leaves, so the platform sends it all again.
+    config = config_for(emulator, "people", streams=CRM_ROUTES)
+    messages = [
+        record("companies", {"domain": "https://ok.crm.example", "name": "Ok"}),
+        state("companies", 1, 1),
+        record("people", {"email": "lost@crm.example", "company_domain": "https://nowhere.crm.example"}),
+        state("people", 1, 2),
+        record("companies", {"domain": "https://later.crm.example", "name": "Later"}),
+        state("companies", 2, 3),
+    ]
+    run = run_connector(["write"], tmp_path, config, catalog_for("companies", "people", "deals"), messages)
+    assert run.returncode == 1
+    assert [s["id"] for s in run.states] == [1]
+    (error,) = run.errors
+    assert "no company with domainName.primaryLinkUrl https://nowhere.crm.example" in error["message"]
+    assert emulator.records("people") == []
