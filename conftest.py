@@ -1,7 +1,7 @@
 """How `make test` shares tests among pytest-xdist workers, and why a skipped test fails the run.
 
 Each test is its own unit of work, except in the modules listed here, whose tests build on each other (the
-conformance replay binds ids in one case and uses them in the next): those run on one worker, in order.
+conformance replays bind ids in one case and use them in the next): those run on one worker, in order.
 xdist's own `xdist_group` marker would say the same, but it has no effect with pytest 9.
 
 The repository carries everything its tests read (conformance/), so a test that skips is a test that silently
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-SEQUENTIAL_MODULES = ("emulator_tests/test_conformance.py",)
+SEQUENTIAL_MODULES = ("emulator_tests/test_conformance.py", "emulator_tests/test_recordings.py")
 ALLOWED_SKIPS = ("needs openssl",)
 
 _unexpected_skips: list[tuple[str, str]] = []

@@ -78,3 +78,62 @@ def test_graphql_upserts_of_more_records_than_its_answer_lists_are_counted_exact
         assert stats(again) == 450
         people = emulator.records("people")
         assert len(people) == 450 and all(p["name"]["firstName"].startswith("Q") for p in people)
+
+
+def spend_the_metadata_limit(emulator, calls):
+    """Call GET /rest/metadata/objects until the limiter refuses; return its refusal."""
+    for _ in range(calls):
+        response = requests.get(
+            f"{emulator.url}/rest/metadata/objects",
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            timeout=10,
+        )
+        if response.status_code != 200:
+            return response
+    raise AssertionError("the limiter never refused")
+
+
+def test_the_metadata_limiter_s_400_is_a_rate_limit_check_discover_and_write_wait_out(tmp_path):
+    # 3 calls per 2 s (the real limit is 100 per 100 s): refused calls count, as graphql-rate-limit counts them.
+    with run_emulator(
+        "--rate-limit", "off", "--field-limit", "3/2", api_key=API_KEY, twenty_version="v1.3"
+    ) as emulator:
+        config = config_for(emulator, "people", column_mapping=MAPPING, check_retry_seconds=15)
+        refusal = spend_the_metadata_limit(emulator, 10)
+        assert refusal.status_code == 400
+        assert refusal.json() == {
+            "statusCode": 400,
+            "messages": ["Too many requests."],
+            "error": "Bad Request",
+        }
+        checked = run_connector(["check"], tmp_path, config)
+        assert checked.status["status"] == "SUCCEEDED", checked.status
+
+        spend_the_metadata_limit(emulator, 10)
+        discovered = run_connector(["discover"], tmp_path, config)
+        assert discovered.returncode == 0, discovered.stdout
+        assert discovered.of_type("DESTINATION_CATALOG")
+
+        spend_the_metadata_limit(emulator, 10)
+        written = run_connector(["write"], tmp_path, config, catalog(), messages(5))
+        assert written.returncode == 0, written.stdout
+        assert "created 5, updated 0, rejected 0" in summary(written)
+        assert len(emulator.records("people")) == 5
+
+
+def test_graphql_s_too_many_requests_is_a_rate_limit_the_upsert_waits_out(tmp_path):
+    with run_emulator(
+        "--rate-limit", "off", "--field-limit", "2/2", api_key=API_KEY, twenty_version="v1.3"
+    ) as emulator:
+        config = config_for(emulator, "people", column_mapping=MAPPING)
+        requests.post(
+            f"{emulator.url}/rest/people",
+            json={"emails": {"primaryEmail": "u0@v13.example"}},
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            timeout=10,
+        ).raise_for_status()
+        # The probe and four 60-record batches go through GraphQL, at most 2 per 2 s.
+        run = run_connector(["write"], tmp_path, config, catalog(), messages(240))
+        assert run.returncode == 0, run.stdout
+        assert "created 239, updated 1, rejected 0" in summary(run)
+        assert len(emulator.records("people")) == 240

@@ -204,3 +204,17 @@ def test_discover_describes_relations_and_reads_every_metadata_page(v2, tmp_path
     listing = [r for r in v2.requests() if r["path"] == "/rest/metadata/objects" and r["method"] == "GET"]
     assert len(listing) == 2 and listing[1]["query"]["starting_after"]
     assert len(metadata_reads(v2)) == 1
+
+
+def test_check_says_why_when_the_graphql_metadata_cannot_be_read(tmp_path):
+    mapping = [{"column": "domain", "field": "company.domainName.primaryLinkUrl"}]
+    # Request 1 is the REST metadata listing, request 2 the GraphQL read of relation targets.
+    with run_emulator(
+        "--rate-limit", "off", "--faults", "503@2", api_key=API_KEY, twenty_version="v2"
+    ) as server:
+        config = config_for(server, "people", column_mapping=mapping, check_retry_seconds=0)
+        run = run_connector(["check"], tmp_path, config)
+    assert run.status["status"] == "FAILED"
+    message = run.status["message"]
+    assert "does not say which object the relation company points to" in message, message
+    assert "GraphQL metadata API could not be read" in message and "503" in message, message

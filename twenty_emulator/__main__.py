@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="long token bucket as N/SECONDS, or 'off' (default 100/60); the short bucket 100/1 always applies",
     )
     p.add_argument(
+        "--field-limit",
+        default="100/100",
+        help="v1.3 only: graphql-rate-limit on /graphql and metadata (REST too) as N/SECONDS per field, or "
+        "'off' (default 100/100, API_RATE_LIMITING_LIMIT/TTL as the rig sets them); refused calls count too",
+    )
+    p.add_argument(
         "--retry-after",
         action="store_true",
         help="add Retry-After and X-RateLimit-* headers to 429s, like newer Twenty (off by default, as recorded)",
@@ -82,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         rate_limit = parse_rate_limit(args.rate_limit)
+        field_limit = parse_rate_limit(args.field_limit)
         parse_faults(args.faults)
     except ValueError as exc:
         print(f"twenty-emulator: {exc}", file=sys.stderr)
@@ -93,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         max_batch=args.max_batch,
         max_body_bytes=int(args.max_body_mb * 1024 * 1024),
         rate_limit=rate_limit,
+        field_limit=field_limit,
         retry_after=args.retry_after,
         version=get_version(args.twenty_version),
         faults=args.faults,

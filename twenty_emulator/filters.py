@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .errors import bad_request
-from .schema import COMPOSITE_SUBFIELDS, ObjectMeta
+from .schema import COMPOSITE_SUBFIELDS, COMPOSITE_TYPES, ObjectMeta
 from .validation import parse_date_value
 
 COMPARATORS = (
@@ -83,6 +83,38 @@ def _split_top_level(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+def _filter_content(text: str) -> list[str]:
+    """The predicates of `and(...)` / `or(...)` / `not(...)`, split as Twenty splits them
+    (rest/input-request-parsers/filter-parser-utils/parse-filter-content.util.ts, the same on the v1.3 line):
+    parentheses are counted even inside quotes, `[` and `]` each toggle one flag, each quote kind toggles its own,
+    a comma splits at depth 1 outside them, and a character read at depth 0 is dropped. So a value holding a
+    parenthesis or a quote can cut a predicate short or glue two together, as on the real server."""
+    in_brackets = in_double = in_single = False
+    depth = 0
+    predicates, current = [], []
+    for ch in text:
+        keep = depth >= 1
+        if ch == "(":
+            depth += 1
+        if ch == ")":
+            depth -= 1
+            keep = depth >= 1
+        if ch in "[]":
+            in_brackets = not in_brackets
+        if ch == '"':
+            in_double = not in_double
+        if ch == "'":
+            in_single = not in_single
+        if ch == "," and depth == 1 and not (in_brackets or in_double or in_single):
+            predicates.append("".join(current))
+            current = []
+            keep = False
+        if keep:
+            current.append(ch)
+    predicates.append("".join(current))
+    return predicates
+
+
 def _unquote(value: str) -> str:
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
@@ -104,35 +136,31 @@ class FilterCompiler:
         self.mentions_deleted = False
 
     def compile(self, text: str) -> CompiledFilter:
+        # As Twenty reads `filter` (parse-filter-rest-request.util.ts): the parentheses are counted, a query
+        # not wholly wrapped in one conjunction gets `and(...)` around it (add-default-conjunction.util.ts,
+        # ROOT_FILTER_CONJUNCTION_REGEX), then conjunctions are split by parse-filter-content's rules.
         self._check_brackets(text)
-        parts = _split_top_level(text)
-        if not parts:
-            raise bad_request(f"'filter' invalid for '{text}'. eg: price[gte]:10")
-        sql = " AND ".join(f"({self._condition(p)})" for p in parts)
+        if not _CONJUNCTION.match(text):
+            text = f"and({text})"
+        sql = self._condition(text)
         return CompiledFilter(sql, self.params, self.mentions_deleted)
 
     @staticmethod
     def _check_brackets(text: str) -> None:
-        depth, quote = 0, None
-        for ch in text:
-            if quote:
-                quote = None if ch == quote else quote
-            elif ch in "\"'":
-                quote = ch
-            elif ch == "(":
-                depth += 1
-            elif ch == ")":
-                depth -= 1
-        if depth > 0:
-            raise bad_request(f"'filter' invalid. {depth} close bracket is missing in the query")
-        if depth < 0:
-            raise bad_request(f"'filter' invalid. {-depth} open bracket is missing in the query")
+        # check-filter-query.util.ts counts every parenthesis, inside quotes too.
+        depth = text.count("(") - text.count(")")
+        if depth:
+            hint = "close" if depth > 0 else "open"
+            count = (
+                f"{abs(depth)} {hint} bracket is" if abs(depth) == 1 else f"{abs(depth)} {hint} brackets are"
+            )
+            raise bad_request(f"'filter' invalid. {count} missing in the query")
 
     def _condition(self, text: str) -> str:
         conj = _CONJUNCTION.match(text)
         if conj:
-            kind, inner = conj.groups()
-            parts = _split_top_level(inner)
+            kind = conj.group(1)
+            parts = [p.strip() for p in _filter_content(text) if p.strip()]
             if kind == "not":
                 if len(parts) != 1:
                     raise bad_request(
@@ -260,8 +288,21 @@ def parse_order_by(obj: ObjectMeta, text: str | None) -> str:
     return ", ".join(terms)
 
 
+def _orders_by_composite(obj: ObjectMeta, text: str | None) -> bool:
+    for part in _split_top_level(text or ""):
+        name = part.split("[", 1)[0].split(".", 1)[0]
+        if "." in part.split("[", 1)[0] or (name in obj.fields and obj.fields[name].type in COMPOSITE_TYPES):
+            return True
+    return False
+
+
 def parse_list_query(
-    obj: ObjectMeta, query: dict[str, str], *, default_limit: int = DEFAULT_LIMIT, max_limit: int = MAX_LIMIT
+    obj: ObjectMeta,
+    query: dict[str, str],
+    *,
+    default_limit: int = DEFAULT_LIMIT,
+    max_limit: int = MAX_LIMIT,
+    composite_cursor: bool = False,
 ) -> ListQuery:
     raw_limit = query.get("limit")
     limit = default_limit
@@ -275,6 +316,13 @@ def parse_list_query(
     compiled = FilterCompiler(obj).compile(query["filter"]) if query.get("filter") else CompiledFilter()
     if query.get("starting_after") and query.get("ending_before"):
         raise bad_request("Only one of 'endingBefore' and 'startingAfter' may be provided")
+    cursor = query.get("starting_after") or query.get("ending_before")
+    if cursor and not composite_cursor and _orders_by_composite(obj, query.get("order_by")):
+        # The cursor holds the whole composite value (name: {firstName, lastName}) but the order names one
+        # sub-field, so the sub-field without a direction is an 'Invalid cursor' (400):
+        # engine/api/utils/build-cursor-composite-field-where-condition.utils.ts, buildMainCondition.
+        decode_cursor(cursor)
+        raise bad_request("Invalid cursor")
     return ListQuery(
         filter=compiled,
         order_sql=parse_order_by(obj, query.get("order_by")),

@@ -325,8 +325,10 @@ class Workspace:
         key = f"{obj.nameSingular}.{column}"
         if key in self._fk_names:
             return self._fk_names[key]
-        # TypeORM names constraints FK_<27 hex chars of a sha1>; derive one deterministically.
-        return "FK_" + hashlib.sha1(key.encode()).hexdigest()[:27]
+        # TypeORM's DefaultNamingStrategy.foreignKeyName (typeorm src/naming-strategy/DefaultNamingStrategy.ts):
+        # "FK_" + the first 27 hex digits of sha1("<table>_<column>"); it reproduces every name recorded
+        # (person.companyId, opportunity.companyId / pointOfContactId, noteTarget.noteId, taskTarget.taskId).
+        return "FK_" + hashlib.sha1(f"{self.table_name(obj)}_{column}".encode()).hexdigest()[:27]
 
     def table_name(self, obj: ObjectMeta) -> str:
         """The Postgres table name the real server would use (custom objects get a leading underscore)."""

@@ -8,6 +8,7 @@ path parsing (unknown object, bad UUID: no token spent) -> throttler (record API
 from __future__ import annotations
 
 import json
+import re
 import socket
 import struct
 import sys
@@ -22,8 +23,12 @@ from urllib.parse import parse_qsl, urlsplit
 from .clock import now_iso
 from .errors import ApiError, bad_request
 from .faults import FaultInjector
+from .field_limit import REST_ANSWER as FIELD_LIMIT_REST_ANSWER
+from .field_limit import FieldLimiter
+from .field_limit import graphql_answer as field_limit_graphql_answer
 from .filters import encode_cursor, parse_list_query
 from .graphql import GraphQL
+from .jsonerrors import body_parser_error
 from .metadata_api import MetadataGraphQL, paged_by_id
 from .records import Records
 from .schema import Workspace
@@ -70,6 +75,7 @@ class Config:
     max_batch: int | None = None  # None: the version's maximum
     max_body_bytes: int = 10 * 1024 * 1024  # body-parser's '10mb' limit in Twenty v1.x
     rate_limit: tuple[int, int] | None = (100, 60000)
+    field_limit: tuple[int, int] | None = (100, 100_000)  # v1.3's per-field limiter (field_limit.py)
     retry_after: bool = False
     faults: str | None = None
     fault_seed: int | None = None
@@ -89,6 +95,9 @@ class Emulator:
         self.max_batch = config.version.max_batch if config.max_batch is None else config.max_batch
         self.store = Store(config.db)
         self.throttle = Throttle(*config.rate_limit) if config.rate_limit else None
+        self.field_limiter = (
+            FieldLimiter(*config.field_limit) if config.field_limit and config.version.field_limiter else None
+        )
         self.faults = FaultInjector(config.faults, config.fault_seed)
         self.log: list[dict] = []
         self.log_lock = threading.Lock()
@@ -140,6 +149,8 @@ class Emulator:
             self.internal_errors.clear()
         if self.throttle:
             self.throttle.reset()
+        if self.field_limiter:
+            self.field_limiter.reset()
         self.faults.reset()
 
     def internal_error(self, where: str) -> None:
@@ -168,12 +179,14 @@ def _record_count(body) -> int:
     return 1 if isinstance(body, dict) else 0
 
 
-def _json_error_message(text: str, exc: json.JSONDecodeError) -> str:
-    """Node's JSON.parse wording, which the real server (body-parser) returns."""
-    if exc.pos >= len(text.rstrip()):
-        return "Unexpected end of JSON input"
-    snippet = text if len(text) <= 30 else text[:30] + "..."
-    return f"Unexpected token '{text[exc.pos]}', \"{snippet}\" is not valid JSON"
+def _root_field(raw: bytes) -> str:
+    """The first root field of a GraphQL body (createPeople), the name the per-field limiter counts calls of."""
+    try:
+        query = json.loads(raw or b"{}").get("query")
+    except (ValueError, AttributeError):
+        query = None
+    match = re.search(r"\{\s*(?:\w+\s*:\s*)?(\w+)", query) if isinstance(query, str) else None
+    return match.group(1) if match else "graphql"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -417,19 +430,20 @@ class Handler(BaseHTTPRequestHandler):
         body = None
         if raw.strip():
             text = raw.decode("utf-8", errors="replace")
-            try:
-                body = json.loads(text)
-            except json.JSONDecodeError as exc:
-                return (
-                    400,
-                    {"message": _json_error_message(text, exc), "error": "Bad Request", "statusCode": 400},
-                    None,
-                )
+            # body-parser in strict mode: only an object or an array is a body; anything else, `null` included,
+            # is a 400 in Node's words (jsonerrors.py), before authentication, and nothing is written.
+            message = body_parser_error(text)
+            if message is not None:
+                return 400, {"message": message, "error": "Bad Request", "statusCode": 400}, None
+            body = json.loads(text)
         entry["records"] = _record_count(body)
 
         self._authenticate()
         segments = [s for s in path[len("/rest") :].split("/") if s]
         if segments[:1] == ["metadata"]:
+            limiter = self.emulator.field_limiter
+            if limiter is not None and limiter.refuses("metadata:" + "/".join(segments[1:2])):
+                return 400, dict(FIELD_LIMIT_REST_ANSWER), None
             return self._metadata(method, segments[1:], body, raw_query, path)
         return self._records(method, segments, query, body, path)
 
@@ -446,6 +460,11 @@ class Handler(BaseHTTPRequestHandler):
         refused = throttle.check() if throttle is not None else None
         if refused is not None:  # /graphql is throttled in every version that serves it (a token per request)
             return 200, self._graphql_rate_limited(refused), None
+        limiter = self.emulator.field_limiter
+        if limiter is not None:
+            field = _root_field(raw)
+            if limiter.refuses("graphql:" + field):
+                return 200, field_limit_graphql_answer(field), None
         status, payload, records = self.emulator.graphql.execute(raw)
         entry["records"] = records
         return status, payload, None
@@ -544,7 +563,11 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET":
             if record_id is None:
                 list_query = parse_list_query(
-                    obj, query, default_limit=emu.version.default_page, max_limit=emu.version.max_page
+                    obj,
+                    query,
+                    default_limit=emu.version.default_page,
+                    max_limit=emu.version.max_page,
+                    composite_cursor=emu.version.composite_cursor,
                 )
                 self._throttle()
                 return 200, emu.records.find_many(obj, list_query), None

@@ -93,6 +93,33 @@ _DATE_PATTERNS = [
     re.compile(r"^(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})$"),
     re.compile(r"^(?P<m>\d{2})/(?P<d>\d{2})/(?P<y>\d{4})$"),
 ]
+# Dates written with an English month name: JavaScript's Date parses them (the validator of January 2026 only
+# asks `new Date(value)` for a valid time, then hands the string to Postgres, which parses it too, in UTC:
+# engine/api/common/common-args-processors/data-arg-processor/validator-utils/
+# validate-date-and-date-time-field-or-throw.util.ts). "Jan 15, 2026" is stored as 2026-01-15T00:00:00.000Z,
+# as the v2 line recorded (probe_date_month_name).
+_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_MONTH_NAMES = r"(?P<mon>[A-Za-z]{3,9})\.?"
+_TIME = r"(?:\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?(?:\s*(?:GMT|UTC|Z))?"
+_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?"
+_NAMED_DATE_PATTERNS = [
+    re.compile(rf"^{_WEEKDAY}{_MONTH_NAMES}\s+(?P<d>\d{{1,2}}),?\s+(?P<y>\d{{4}}){_TIME}$", re.I),
+    re.compile(rf"^{_WEEKDAY}(?P<d>\d{{1,2}})\s+{_MONTH_NAMES},?\s+(?P<y>\d{{4}}){_TIME}$", re.I),
+]
+_FULL_MONTHS = "january february march april may june july august september october november december".split()
+
+
+def _named_date(text: str) -> dict | None:
+    """The parts of a date written with a month name ("Jan 15, 2026", "15 January 2026 10:30"), or None."""
+    for pattern in _NAMED_DATE_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            name = m.group("mon").lower()
+            month = _MONTHS.get(name[:3])
+            if month and (len(name) == 3 or name == _FULL_MONTHS[month - 1] or name == "sept"):
+                parts = m.groupdict()
+                return {**parts, "m": str(month)}
+    return None
 
 
 def parse_date_value(raw, field_name: str, *, date_only: bool) -> str:
@@ -107,13 +134,16 @@ def parse_date_value(raw, field_name: str, *, date_only: bool) -> str:
     if isinstance(raw, (int, float)):
         raise internal_error(f'date/time field value out of range: "{js_number(raw)}"')
     text = raw.strip()
+    parts = None
     for pattern in _DATE_PATTERNS:
         m = pattern.match(text)
         if m:
+            parts = m.groupdict()
             break
     else:
+        parts = _named_date(text)
+    if parts is None:
         raise bad_request(message)
-    parts = m.groupdict()
     y, mo, d = int(parts["y"]), int(parts["m"]), int(parts["d"])
     hh, mm, ss = int(parts.get("H") or 0), int(parts.get("M") or 0), int(parts.get("S") or 0)
     if not (1 <= mo <= 12 and 1 <= d <= 31 and hh <= 23 and mm <= 59 and ss <= 59):
@@ -356,7 +386,10 @@ class RecordValidator:
         if t == "CURRENCY":
             out = {}
             if "amountMicros" in value:
-                out["amountMicros"] = self._amount(value["amountMicros"], name)
+                # The sub-field is named in the message: validateCurrencyFieldOrThrow passes
+                # `${fieldName}.${subField}` to validateNumericFieldOrThrow (engine/api/common/
+                # common-args-processors/data-arg-processor/validator-utils/validate-currency-field-or-throw.util.ts).
+                out["amountMicros"] = self._amount(value["amountMicros"], f"{name}.amountMicros")
             if "currencyCode" in value:
                 code = value["currencyCode"]
                 if code is not None and not isinstance(code, str):

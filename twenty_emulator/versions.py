@@ -45,6 +45,9 @@ class TwentyVersion:
     # fetchUpsertedRecords; twenty-shared/src/constants/QueryMaxRecords.ts: 60 on the v1.3 line, 10_000 from
     # v1.20). Seen on the real v1.3 server: an upsert of 200 records answers 60.
     graphql_answer_max: int = 10_000
+    # graphql-rate-limit on every root field of /graphql and /metadata, metadata REST included (field_limit.py):
+    # the v1.3 line answers the metadata REST API's refusal with 400 "Too many requests.".
+    field_limiter: bool = False
     # Metadata type name of the rich-text composite: RICH_TEXT_V2 until v1.20 renamed it RICH_TEXT
     # (database/commands/upgrade-version-command/1-20/, twenty-shared FieldMetadataType).
     rich_text_type: str = "RICH_TEXT_V2"
@@ -72,6 +75,11 @@ class TwentyVersion:
     # POST /metadata, the GraphQL metadata API: `objects` and their `fields` with `relation` and
     # `morphRelations` (field-metadata.resolver.ts), the only place the v2 line names a relation's target.
     metadata_graphql: bool = False
+    # A cursor (starting_after / ending_before) works with an order on a composite sub-field (name.firstName).
+    # Upstream main of January 2026 answers 400 'Invalid cursor' (the cursor carries every sub-field, the order
+    # one: engine/api/utils/build-cursor-composite-field-where-condition.utils.ts); the v2 line merges them
+    # (validate-and-get-order-by.utils.ts, validateAndGetOrderByForCompositeField) and pages (recorded).
+    composite_cursor: bool = False
 
 
 VERSIONS = {
@@ -85,6 +93,7 @@ VERSIONS = {
         graphql=True,
         rest_delete_destroys=True,
         graphql_answer_max=60,
+        field_limiter=True,
     ),
     "v1.20": TwentyVersion(
         "v1.20",

@@ -221,8 +221,8 @@ def prepare(config: TwentyConfig, client: TwentyClient, route: Route | None = No
     route = route or default_route(config) or all_routes(config)[0]
     workspace = read_metadata(client, all_routes(config))
     objects = workspace.objects if workspace is not None else None
-    target = prepare_route(config, route, objects)
     notes = workspace.notes if workspace is not None else []
+    target = prepare_route(config, route, objects, notes)
     return Prepared(
         target.schema,
         target.mapper,

@@ -41,20 +41,26 @@ def unique_keys(payload: Mapping[str, Any], schema: ObjectSchema | None) -> list
     return keys
 
 
-def match_text(path: str, value: Any) -> str | None:
-    """One field of a matching key (data activation: any top-level field, maybe several), normalised as
-    unique_keys normalises its paths; None for an empty or structured value."""
-    if value is None or isinstance(value, (dict, list)):
+def key_form(path: str, value: Any) -> str | None:
+    """A value of the field at `path` as Twenty compares it (emails lower-cased, links as stored), or None for
+    an empty or composite value: the one form of a key for relation lookups and what a sync wrote."""
+    if value is None or value == "" or isinstance(value, (dict, list, bool)):
         return None
     text = text_form(value).strip()
     sub = path.rpartition(".")[2]
-    if sub == "primaryEmail":
+    if sub == "primaryEmail" or path == "id":
         text = normalize_email(text)
-    elif path == "id":
-        text = text.lower()
     elif sub == "primaryLinkUrl":
         text = normalize_url(text)
     return text or None
+
+
+def match_text(path: str, value: Any) -> str | None:
+    """One field of a matching key (data activation: any top-level field, maybe several) in key_form; a
+    boolean is compared as its text. None for an empty or structured value."""
+    if isinstance(value, bool):
+        return text_form(value)
+    return key_form(path, value)
 
 
 def normalize_email(value: str) -> str:
@@ -107,6 +113,13 @@ def fits_in_a_list(value: str) -> bool:
 
 
 def alone_filter(path: str, value: str) -> str:
-    """The filter for a key that does not fit in a list: a lone `[eq]` predicate, never inside or(). Twenty reads
-    a lone predicate whole, everything after `]:` less one pair of surrounding quotes (parse-base-filter.util.ts)."""
-    return f'{path}[eq]:"{value}"'
+    """The filter for a key that does not fit in a list: a lone `[like]` predicate in which each character Twenty's
+    filter parser reads as syntax is the one-character wildcard `_` (LIKE's own %, _ and backslash escaped).
+
+    No quoting can carry those characters: Twenty counts every parenthesis of the filter, quoted or not
+    (check-filter-query.util.ts: `a(b` is "1 close bracket is missing"), and wraps a lone predicate in and(...),
+    whose splitter drops what follows a quoted `)` (parse-filter-content.util.ts: `…/'),or(name:'Victim` read as
+    `…/'name:'Victim`, matching nothing). Both seen on a real server. The pattern matches the record and at most
+    a few look-alikes, which callers drop by comparing each row's own key."""
+    pattern = "".join("\\" + c if c in "%_\\" else "_" if c in _NOT_IN_A_LIST else c for c in value)
+    return f"{path}[like]:{pattern}"

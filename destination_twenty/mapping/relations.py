@@ -20,9 +20,10 @@ from typing import Any
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError
 from destination_twenty.mapping.columns import column_reader, dig
-from destination_twenty.mapping.keys import alone_filter, fits_in_a_list, normalize_email, normalize_url
+from destination_twenty.mapping.keys import alone_filter, fits_in_a_list, key_form
 from destination_twenty.mapping.schema import ObjectSchema, UnknownField, find_object
-from destination_twenty.mapping.transforms import compile_transforms, text_form
+from destination_twenty.mapping.transforms import compile_transforms
+from destination_twenty.mapping.written import WrittenKeys
 
 TARGETS_PREFIX = "targets."
 TARGET_ID_NAMESPACE = uuid.UUID("0b7f3c2a-5d8e-4f1a-9c6b-2e4d8a1f7c35")
@@ -51,16 +52,7 @@ class Lookup:
 
     def normalise(self, value: Any) -> str | None:
         """The key as Twenty compares it: emails lower-cased, link URLs as Twenty stores them."""
-        value = self.convert(value)
-        if value is None or value == "" or isinstance(value, (dict, list, bool)):
-            return None
-        text = text_form(value).strip()
-        sub = self.path.rpartition(".")[2]
-        if sub == "primaryEmail" or self.path == "id":
-            text = normalize_email(text)
-        elif sub == "primaryLinkUrl":
-            text = normalize_url(text)
-        return text or None
+        return key_form(self.path, self.convert(value))
 
 
 @dataclass(frozen=True)
@@ -263,21 +255,21 @@ def target_row_id(owner_id: str, lookup: Lookup, target_id: str) -> str:
 
 
 class Resolver:
-    """Target ids by key, a batch at a time: one `GET` with an `[in]` filter per 200 distinct keys, none for keys
-    the cache knows; a small target object is read whole once. Shared by the pool threads."""
+    """Target ids by key, a batch at a time: what this sync wrote is known without a call (WrittenKeys), a small
+    target object is read whole once, and every other key is looked up with one `GET` and an `[in]` filter per
+    200 distinct keys; hits are cached (bounded). A miss is never final while the workspace may have changed
+    since a read: a key found nowhere is looked up before its record is rejected. Shared by the pool threads."""
 
-    def __init__(self, client: Any, written: Iterable[str] = ()):
+    def __init__(self, client: Any, written: WrittenKeys | None = None, writes: Iterable[str] = ()):
         self.client = client
-        # Objects this sync writes (routes.py): their records are learned from the write answers (`learn`), so
-        # they are never read whole up front, and a key not learned yet is looked up only when a miss is final.
-        self.written = frozenset(written)
-        self._learnable: dict[str, list[Lookup]] = {}  # target → lookups on a unique path of it
+        self.written = written if written is not None else WrittenKeys()
+        # Objects this sync writes (routes.py): what it writes there is known from the write answers (written),
+        # so they are never read whole up front, and a key not known yet is looked up only when a miss is final.
+        self.writes = frozenset(writes)
         self._cache: OrderedDict[tuple[str, str, str], tuple[str, ...]] = OrderedDict()
-        self._complete: set[tuple[str, str]] = (
-            set()
-        )  # (target, path) read whole: a key not cached matches nothing
         self._sized: set[str] = set()
         self._whole: dict[str, list[dict[str, Any]]] = {}  # small targets, read whole
+        self._prefetched: set[tuple[str, str]] = set()  # (target, path) whose whole read is in the cache
         self._lock = threading.Lock()
         self._sizing = threading.Lock()  # held while a target is counted and maybe read whole
 
@@ -297,51 +289,38 @@ class Resolver:
                     if cached is not None:
                         self._cache.move_to_end((target, path, key))
                         found[(target, path, key)] = cached
-                    elif (target, path) in self._complete:
-                        found[(target, path, key)] = ()
+                        continue
+                    mine = self.written.get(target, path, key)
+                    if mine is not None:
+                        found[(target, path, key)] = (mine,)
                     else:
-                        missing.append(key)
+                        missing.append(key)  # even when the target was read whole: it may be new since
             if missing:
                 found.update(self._read(lookups[(target, path)], missing))
         return found
 
-    def register(self, lookups: Iterable[Lookup], unique: Callable[[str, str], bool]) -> None:
-        """The lookups of every route; those on a unique path of their target are learned from writes."""
-        for lookup in lookups:
-            if lookup.path == "id" or unique(lookup.target, lookup.path):
-                known = self._learnable.setdefault(lookup.target, [])
-                if all((other.path, other.target) != (lookup.path, lookup.target) for other in known):
-                    known.append(lookup)
-
-    def learn(self, plural: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Records this sync just wrote to `plural` (the write's answer): their keys are known without a call.
-        Only unique paths are learned; a non-unique one could hide a second record with the same value."""
-        for lookup in self._learnable.get(plural, ()):
-            self._remember(lookup, [r for r in rows if isinstance(r, Mapping)], keys=None)
-
     def known(self, lookup: Lookup, key: str) -> bool:
-        """Is the target of this key known without a call (learned, read, or cached)?"""
+        """Is the target of this key known without a call (written by this sync, read, or cached)?"""
         with self._lock:
-            return (lookup.target, lookup.path, key) in self._cache
+            if (lookup.target, lookup.path, key) in self._cache:
+                return True
+        return self.written.get(lookup.target, lookup.path, key) is not None
 
     def _maybe_prefetch(self, lookup: Lookup) -> None:
-        if lookup.target in self.written:
-            return  # written by this sync: learned from its writes, not read whole before they happen
+        if lookup.target in self.writes:
+            return  # written by this sync: known from its writes, not read whole before they happen
         # One thread sizes (and maybe reads) a target while the others wait: four batches starting together
         # must not each look the same keys up.
         with self._sizing:
             if lookup.target not in self._sized:
                 self._sized.add(lookup.target)
-                total = self.client.count(lookup.target)
-                if total is not None and total <= PREFETCH_AT_MOST:
-                    self._whole[lookup.target] = self.client.find(lookup.target, None)  # ≤ 2,000 rows, kept
+                rows = self.client.find_all_if_at_most(lookup.target, PREFETCH_AT_MOST)
+                if rows is not None:
+                    self._whole[lookup.target] = rows  # ≤ 2,000 rows, kept
             rows = self._whole.get(lookup.target)
-            with self._lock:
-                done = (lookup.target, lookup.path) in self._complete
-            if rows is not None and not done:
+            if rows is not None and (lookup.target, lookup.path) not in self._prefetched:
+                self._prefetched.add((lookup.target, lookup.path))
                 self._remember(lookup, rows, keys=None)
-                with self._lock:
-                    self._complete.add((lookup.target, lookup.path))
 
     def _read(self, lookup: Lookup, keys: list[str]) -> dict[tuple[str, str, str], tuple[str, ...]]:
         rows: list[dict[str, Any]] = []

@@ -48,6 +48,10 @@ _DATABASE_ERROR = re.compile(
 MIN_ATTEMPT_SECONDS = 1.0
 # Statuses whose answer, when it carries Twenty's JSON error body, is a verdict on the data (never retried).
 _VERDICT_STATUS = frozenset({400, 404, 409, 413, 422})
+# The v1.3 line's second limiter (graphql-rate-limit on every GraphQL root field, metadata REST included:
+# graphql-config/hooks/use-throttler.ts) refuses with this message: a 400 from the metadata REST API, a 200 with
+# a GraphQL error from /graphql. A rate limit, not a verdict; it counts refused calls too, so waiting is the cure.
+_TOO_MANY_REQUESTS = "too many requests."
 
 
 @dataclass
@@ -164,11 +168,6 @@ class TwentyClient:
         """Read one record: proves the key can read the object."""
         self._send("GET", f"/{plural}", params={"limit": "1"})
 
-    def count(self, plural: str) -> int | None:
-        """How many records the object holds (`totalCount` of a one-record read), None if not said."""
-        total = self._send("GET", f"/{plural}", params={"limit": "1"}).get("totalCount")
-        return total if isinstance(total, int) and not isinstance(total, bool) else None
-
     def find(self, plural: str, filter_expression: str | None) -> list[dict[str, Any]]:
         """Records matching a REST filter (None: all of them; soft-deleted ones excluded), every page."""
         rows: list[dict[str, Any]] = []
@@ -183,6 +182,23 @@ class TwentyClient:
                 break
             params = {**params, "starting_after": str(page["endCursor"])}
         return rows
+
+    def find_all_if_at_most(self, plural: str, at_most: int) -> list[dict[str, Any]] | None:
+        """Every record of the object (soft-deleted ones excluded) if it holds at most `at_most`, else None:
+        the first page's `totalCount` decides, so a large object costs one call."""
+        params = {"limit": "200"}
+        rows: list[dict[str, Any]] = []
+        for _page in range(at_most // 200 + 2):  # bounded by at_most
+            body = self._send("GET", f"/{plural}", params=params)
+            total = body.get("totalCount")
+            if not isinstance(total, int) or isinstance(total, bool) or total > at_most:
+                return None
+            rows.extend(row for row in _list_payload(body, plural) if isinstance(row, dict))
+            page = body.get("pageInfo") or {}
+            if not page.get("hasNextPage") or not page.get("endCursor"):
+                return rows
+            params = {**params, "starting_after": str(page["endCursor"])}
+        return None
 
     def records_by_id(self, plural: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored records among `ids`, by id. One filtered read per 200 ids."""
@@ -289,8 +305,10 @@ class TwentyClient:
                 "; ".join(str(e.get("message")) for e in errors if isinstance(e, Mapping)) or "GraphQL error"
             )
             codes = {str((e.get("extensions") or {}).get("code")) for e in errors if isinstance(e, Mapping)}
-            # A rate limit comes back as a 200 with an error: RATE_LIMITED (v1.20+) or "Limit reached" (v1.3).
-            if "RATE_LIMITED" in codes or "limit reached" in message.lower():
+            # A rate limit comes back as a 200 with an error: RATE_LIMITED (v1.20+), or on the v1.3 line "Limit
+            # reached" (the API-key throttler) or "Too many requests." (graphql-rate-limit, see above).
+            lowered = message.lower()
+            if "RATE_LIMITED" in codes or "limit reached" in lowered or _TOO_MANY_REQUESTS in lowered:
                 self._raise_if_winding_down(where)
                 delay = _backoff(attempt)
                 if time.monotonic() + delay > deadline:
@@ -345,7 +363,7 @@ class TwentyClient:
             if response is None:
                 error = failure
             else:
-                if response.status_code == 429:
+                if _is_throttled(response):
                     self.pacer.rate_limited(generation, hint)
                     with self._stats_lock:
                         self.stats.rate_limited += 1
@@ -368,6 +386,12 @@ class TwentyClient:
                 # each 429 in a row): this call waits its turn there, and gives up if that is past the budget.
                 delay = 0.0
                 ready = time.monotonic()
+            elif response is not None and _is_throttled(response):
+                self._raise_if_winding_down(where)
+                # The v1.3 limiter counts refused calls and says nothing of when: back off, or each retry
+                # would keep its window full.
+                delay = _backoff(attempt)
+                ready = time.monotonic() + delay
             else:
                 delay = _backoff(attempt) if hint.retry_after is None else hint.retry_after
                 ready = time.monotonic() + delay
@@ -449,12 +473,28 @@ class TwentyClient:
             return DataError(message, status=status, code=code)
         if status == 404 and path.startswith("/metadata"):
             return TwentyAPIError(f"{where}: not found (404): {message}", status=status, code=code)
-        if status in _VERDICT_STATUS and _is_twenty_error_body(response):
+        if status in _VERDICT_STATUS and _is_twenty_error_body(response) and not _is_throttled(response):
             # Twenty's own verdict on the data sent: the writer isolates the record(s) at fault.
             return DataError(message, status=status, code=code)
         # Everything else (429, 5xx, a proxy's 408/425/507/520-524, an HTML page from a load balancer) is an
         # outage, not a judgement on the record: retried within the budget, then a transient_error.
+        if status != 429 and _is_throttled(response):
+            return TransientAPIError(
+                f"{where}: rate limited by Twenty's GraphQL and metadata limiter ({status}: {message})",
+                status=status,
+                code=code,
+            )
         return TransientAPIError(f"{where}: Twenty answered {status}: {message}", status=status, code=code)
+
+
+def _is_throttled(response: requests.Response) -> bool:
+    """A 429, or the v1.3 metadata limiter's 400 "Too many requests." (nothing was done; try again later)."""
+    if response.status_code == 429:
+        return True
+    if response.status_code != 400 or len(response.content) > 200:
+        return False
+    message, _ = _error_text(response)
+    return message.strip().lower() == _TOO_MANY_REQUESTS
 
 
 def _is_twenty_error_body(response: requests.Response) -> bool:

@@ -24,6 +24,7 @@ from destination_twenty.mapping.relations import (
     target_row_id,
 )
 from destination_twenty.mapping.schema import ObjectSchema
+from destination_twenty.mapping.written import WrittenKeys
 from destination_twenty.twenty.capabilities import NEITHER
 from destination_twenty.twenty.client import TwentyClient
 from destination_twenty.write import operations
@@ -77,7 +78,8 @@ class BatchSender:
         fail_fast: bool,
         dry_run: bool = False,
         relations: Plan | None = None,
-        resolver: Resolver | None = None,  # shared by every route of the sync: learns what each one writes
+        written: WrittenKeys | None = None,
+        resolver: Resolver | None = None,  # shared by every route of the sync (routes.py)
     ):
         self.client = client
         self.plural = plural
@@ -95,8 +97,13 @@ class BatchSender:
         self._graphql_lock = threading.Lock()
         self._selection = _selection(schema)
         self.selection = self._selection  # what a GraphQL answer must hold to pair rows with records
-        self._learner = resolver
-        self._resolver = (resolver or Resolver(client)) if relations and relations.lookups else None
+        # What this sync writes is remembered by its unique keys, so a relation to it resolves without a call
+        # (the writers of every stream of a sync share the same WrittenKeys, routes.py).
+        self.written = written if written is not None else WrittenKeys()
+        self._unique_paths = list(schema.unique_paths) if schema else []
+        self._resolver = (
+            (resolver or Resolver(client, self.written)) if relations and relations.lookups else None
+        )
         self._junction = relations.junction if relations else None
         self._known: OrderedDict[str, None] = OrderedDict()  # ids read or written in this sync, oldest first
         self._known_lock = threading.Lock()
@@ -417,6 +424,7 @@ class BatchSender:
             return
         retried = attempts["seconds"] if attempts.get("count", 1) > 1 else None
         self._tally(items, rows, upsert, result, retried)
+        self.written.wrote(self.plural, rows, self._unique_paths)
 
     def _settle_duplicates(self, items: list[Item], upsert: bool, result: BatchResult, retried: bool) -> None:
         """Some ids we chose exist already. Each such record was stored by this very request (its answer lost
@@ -482,8 +490,6 @@ class BatchSender:
             (counts.updated if changed else counts.created)[item.stream] += 1
         for item in unclaimed.values():  # accepted, though the answer did not list them
             counts.created[item.stream] += 1
-        if self._learner is not None:
-            self._learner.learn(self.plural, [r for r in rows if isinstance(r, dict)])
         if adopted:
             item, stored_id = adopted[0]
             result.warnings.append(

@@ -64,7 +64,7 @@ class Mark:
 class Deferred:
     def __init__(self, resolver: Resolver | None, written: Iterable[str]):
         self.resolver = resolver
-        self.written = frozenset(written)  # objects this sync writes: a link to them may wait
+        self.writes = frozenset(written)  # objects this sync writes: a link to them may wait
         self.spans: deque[Span] = deque([Span()])
         self._keys: Counter = Counter()  # (object, path, value) of waiting records
         self.count: Counter = Counter()  # records that waited, per stream (for the summary)
@@ -97,7 +97,7 @@ class Deferred:
         return {
             (lookup.target, lookup.path, key)
             for lookup, key in item.lookups
-            if lookup.target in self.written and not self.resolver.known(lookup, key)
+            if lookup.target in self.writes and not self.resolver.known(lookup, key)
         }
 
     def add(self, sink: Any, item: Item) -> None:
@@ -172,7 +172,7 @@ class Deferred:
             for _span, pairs in ready
             for _sink, item in pairs
             for lookup, key in item.lookups
-            if lookup.target in self.written and not self.resolver.known(lookup, key)
+            if lookup.target in self.writes and not self.resolver.known(lookup, key)
         ]
         if wanted:
             self.resolver.ids(wanted)

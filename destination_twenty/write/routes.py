@@ -25,6 +25,7 @@ from destination_twenty.mapping.schema import (
     find_object,
     object_names,
 )
+from destination_twenty.mapping.written import WrittenKeys
 from destination_twenty.streams import stream_key
 from destination_twenty.twenty.client import TwentyClient
 from destination_twenty.twenty.metadata import Workspace, read_workspace
@@ -84,9 +85,15 @@ NO_METADATA_NOTE = (
 )
 
 
-def prepare_route(config: TwentyConfig, route: Route, objects: Sequence[Mapping[str, Any]] | None) -> Target:
+def prepare_route(
+    config: TwentyConfig,
+    route: Route,
+    objects: Sequence[Mapping[str, Any]] | None,
+    notes: Sequence[str] = (),
+) -> Target:
     """Validate a route's object and mapping against the metadata (None: without it); ConfigError naming the
-    route when they do not fit."""
+    route when they do not fit. `notes`: why the metadata may be incomplete (a failed read of relation
+    targets), said with the problems it explains."""
     # Unknown transforms fail here, schema or not.
     mapper = Mapper(route.column_mapping, phone_country=config.default_phone_country)
     plural = route.object_path
@@ -110,7 +117,10 @@ def prepare_route(config: TwentyConfig, route: Route, objects: Sequence[Mapping[
     mapper = Mapper(plan.columns, schema, phone_country=config.default_phone_country, renamed=route.renamed)
     problems = [*plan.problems, *mapper.problems(), *_key_problems(route, schema)]
     if problems:
-        raise ConfigError(f"{where}The column mapping does not fit Twenty's {plural}: " + " ".join(problems))
+        # A failed read of relation targets (notes) is the reason a lookup could not be planned.
+        raise ConfigError(
+            f"{where}The column mapping does not fit Twenty's {plural}: " + " ".join([*problems, *notes])
+        )
     return Target(route, schema, mapper, plan, [*mapper.warnings(), *plan.notes])
 
 
@@ -213,14 +223,11 @@ class Routes:
         targets = list({id(t): t for t in [*self.targets.values(), self._default] if t is not None}.values())
         # One resolver for every route: a person's company written by another stream is known by its key.
         written = {t.plural for t in targets if t.route.operation != "delete"} if self.targets else set()
-        self.resolver = relations.Resolver(client, written)
-        self.resolver.register([lk for t in targets for lk in t.relations.lookups], self._unique)
+        # What every route writes is remembered by its unique keys (mapping/written.py), for all the others.
+        self.written_keys = WrittenKeys()
+        self.resolver = relations.Resolver(client, self.written_keys, written)
         for target in targets:
             self._sink_of(target, client, stop)
-
-    def _unique(self, plural: str, path: str) -> bool:
-        schema = find_object(self._objects or [], plural)
-        return schema is not None and path in schema.unique_paths
 
     def sink(self, stream: str) -> Sink | None:
         target = self.target(stream)
@@ -241,6 +248,7 @@ class Routes:
             fail_fast=not config.partial_success,
             dry_run=config.dry_run,
             relations=target.relations,
+            written=self.written_keys,
             resolver=self.resolver,
         )
         builder = ItemBuilder(

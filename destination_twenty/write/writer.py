@@ -49,15 +49,25 @@ class _Buffer:
 
     items: list[Item] = field(default_factory=list)
     keys: set[tuple[str, str]] = field(default_factory=set)
+    # Keys of the written object that these records link to (a self-relation): the batch waits for any batch
+    # in flight that writes one, and a record never shares a batch with the record it links to, whose id
+    # cannot be known before that batch is answered.
+    needs: set[tuple[str, str]] = field(default_factory=set)
     size: int = 0
     deps: set = field(default_factory=set)  # (object, path, value) of link targets in flight (deferred.py)
 
-    def takes(self, item: Item) -> bool:
-        return not (item.keys & self.keys) and self.size + item.size <= MAX_REQUEST_BYTES
+    def takes(self, item: Item, needs: frozenset[tuple[str, str]]) -> bool:
+        return (
+            not (item.keys & self.keys)
+            and not (needs & self.keys)
+            and not (item.keys & self.needs)
+            and self.size + item.size <= MAX_REQUEST_BYTES
+        )
 
-    def add(self, item: Item) -> None:
+    def add(self, item: Item, needs: frozenset[tuple[str, str]]) -> None:
         self.items.append(item)
         self.keys |= item.keys
+        self.needs |= needs
         self.size += item.size
 
 
@@ -94,7 +104,7 @@ class Writer:
         for sink in routes.sinks():
             sink.buffer = _Buffer()
         # Records whose link target arrives later in this sync wait for it (deferred.py).
-        self._deferred = Deferred(routes.resolver, routes.resolver.written if routes.resolver else ())
+        self._deferred = Deferred(routes.resolver, routes.resolver.writes if routes.resolver else ())
         self.tally.waited = self._deferred.count
         self._pipeline = Pipeline(config.max_concurrent_requests)
         self._failure: _Failure | None = None  # the first failure, in input order
@@ -213,9 +223,12 @@ class Writer:
         return self._pipeline.holds(key)
 
     def _add(self, sink: Sink, item: Item) -> Iterator[dict]:
-        if not sink.buffer.takes(item):
+        needs = frozenset(
+            (lookup.path, key) for lookup, key in item.lookups if lookup.target == sink.target.plural
+        )
+        if not sink.buffer.takes(item, needs):
             yield from self._flush(sink)
-        sink.buffer.add(item)
+        sink.buffer.add(item, needs)
         if len(sink.buffer.items) >= sink.sender.limit:
             yield from self._flush(sink)
 
@@ -235,8 +248,10 @@ class Writer:
                 continue
             batch, each.buffer = each.buffer, _Buffer()
             # Keys of different objects never clash: a key is (object, path, value).
-            keys = frozenset((each.target.plural, *key) for key in batch.keys) | batch.deps
-            yield from self._settle(self._pipeline.wait_for_slot(keys))
+            keys = frozenset((each.target.plural, *key) for key in batch.keys)
+            # It starts after any batch in flight that writes a record it links to (needs, deps).
+            wanted = frozenset((each.target.plural, *key) for key in batch.needs) | batch.deps
+            yield from self._settle(self._pipeline.wait_for_slot(keys | wanted))
             if not self._stopping:  # a batch that finished while we waited may have ended the sync
                 self._pipeline.start(keys, partial(each.sender.write, batch.items))
 
@@ -299,15 +314,23 @@ class Writer:
             for sink, items in by_sink.values():
                 batch = _Buffer()
                 for item in items:
-                    if batch.items and (not batch.takes(item) or len(batch.items) >= sink.sender.limit):
+                    needs = frozenset(
+                        (lookup.path, key)
+                        for lookup, key in item.lookups
+                        if lookup.target == sink.target.plural
+                    )
+                    if batch.items and (
+                        not batch.takes(item, needs) or len(batch.items) >= sink.sender.limit
+                    ):
                         yield from self._start_credited(sink, span, batch)
                         batch = _Buffer()
-                    batch.add(item)
+                    batch.add(item, needs)
                 yield from self._start_credited(sink, span, batch)
 
     def _start_credited(self, sink: Sink, span: Span, batch: _Buffer) -> Iterator[dict]:
         keys = frozenset((sink.target.plural, *key) for key in batch.keys)
-        yield from self._settle(self._pipeline.wait_for_slot(keys))
+        wanted = frozenset((sink.target.plural, *key) for key in batch.needs)
+        yield from self._settle(self._pipeline.wait_for_slot(keys | wanted))
         if self._stopping:
             return  # never sent: the platform sends them again, as no STATE after them is echoed
         items = batch.items

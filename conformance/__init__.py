@@ -1,0 +1,1 @@
+"""What real Twenty servers answered, and the format the recorder and the replay share (recording.py)."""
