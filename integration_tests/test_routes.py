@@ -473,3 +473,32 @@ def test_a_failure_while_records_wait_echoes_no_later_state(emulator, tmp_path):
     (error,) = run.errors
     assert "no company with domainName.primaryLinkUrl https://nowhere.crm.example" in error["message"]
     assert emulator.records("people") == []
+
+
+def test_a_dry_run_of_update_and_delete_routes_predicts_and_changes_nothing(emulator, tmp_path):
+    _seed_companies(emulator, tmp_path, 3)
+    config = config_for(
+        emulator,
+        "people",
+        dry_run=True,
+        partial_success=True,
+        streams=[
+            {"stream": "gone", "mode": "companies", "column_mapping": COMPANY[:1], "operation": "delete"},
+            {"stream": "renames", "mode": "companies", "column_mapping": COMPANY, "operation": "update"},
+        ],
+    )
+    messages = [
+        record("gone", {"domain": "https://c0.del.example"}),
+        record("gone", {"domain": "https://none.del.example"}),
+        record("renames", {"domain": "https://c1.del.example", "name": "New"}),
+        record("renames", {"domain": "https://none.del.example", "name": "New"}),
+    ]
+    before = emulator.records("companies")
+    run = run_connector(["write"], tmp_path, config, catalog_for("gone", "renames", mode="append"), messages)
+    assert run.returncode == 0, run.stdout
+    assert emulator.records("companies") == before
+    line = next(line for line in run.logs if line.startswith("Dry run summary"))
+    assert (
+        "stream 'gone': would create 0, would update 0, would reject 0, would delete 1 (not found 1)" in line
+    )
+    assert "stream 'renames': would create 0, would update 1, would reject 1" in line

@@ -419,8 +419,13 @@ class Handler(BaseHTTPRequestHandler):
         if (
             path == "/graphql"
             and method == "POST"
-            and (self.emulator.version.graphql or self.emulator.version.graphql_deletes)
+            and (
+                self.emulator.version.graphql
+                or (self.emulator.version.graphql_deletes and _root_field(raw).startswith("delete"))
+            )
         ):
+            # A mode without the create mutations plays a /graphql of deletes only: anything else is a 404 there
+            # (a simplification: the real server answers its whole schema).
             return self._graphql(raw, entry)
         if path == "/metadata" and method == "POST" and self.emulator.version.metadata_graphql:
             return self._metadata_graphql(raw)
