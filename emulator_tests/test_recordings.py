@@ -84,7 +84,7 @@ def replays():
         yield get
 
 
-def _probe_limiter(replay: Replay, line: str, case: dict) -> None:
+def _probe_limiter(replay: Replay, line: str, case: dict, mode: str | None = None) -> None:
     """Send until refused, on an emulator whose only client is this probe; compare the refusal."""
     limit = int(case["repeat"]["max"])
     with run_emulator(
@@ -93,7 +93,7 @@ def _probe_limiter(replay: Replay, line: str, case: dict) -> None:
         "--api-key-name",
         API_KEY_NAME,
         api_key=API_KEY,
-        twenty_version=LINES[line][0],
+        twenty_version=mode or LINES[line][0],
     ) as emu:
         path = replay.fill(case["request"]["path"])
         resp = None

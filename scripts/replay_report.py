@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
                     raise AssertionError(f"not run on the server: {case['not_run']}")
                 replay.setup(case)
                 if case.get("repeat"):
-                    _probe_limiter(replay, args.line, case)
+                    _probe_limiter(replay, args.line, case, mode)
                 else:
                     replay.check(case, replay.send(case["request"]))
             except AssertionError as e:

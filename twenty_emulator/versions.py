@@ -115,6 +115,7 @@ VERSIONS = {
         morph_targets=True,
         paged_metadata=True,
         metadata_graphql=True,
+        composite_cursor=True,
     ),
 }
 CURRENT = VERSIONS["current"]

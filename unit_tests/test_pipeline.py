@@ -115,3 +115,30 @@ def test_work_that_raises_raises_in_order():
             drain(values)
     finally:
         pipeline.close()
+
+
+def test_values_queued_behind_a_slow_head_are_bounded(monkeypatch):
+    """Issue 19, item 10: STATEs and rejections put behind a stalled batch make the caller wait for the head."""
+    monkeypatch.setattr("destination_twenty.write.pipeline.MAX_QUEUED", 5)
+    pipeline = Pipeline(limit=2)
+    release = threading.Event()
+    try:
+        pipeline.start(frozenset({("id", "head")}), lambda: release.wait(5) and "head")
+        for n in range(4):
+            pipeline.put(n)
+        assert drain(pipeline.wait_for_room()) == []  # 5 entries: at the bound, the caller goes on
+        pipeline.put(4)
+        done = threading.Event()
+        out: list = []
+
+        def room():
+            out.extend(drain(pipeline.wait_for_room()))
+            done.set()
+
+        threading.Thread(target=room, daemon=True).start()
+        assert not done.wait(0.3)  # held: the head has not finished
+        release.set()
+        assert done.wait(5)
+        assert out == ["head", 0, 1, 2, 3, 4] and len(pipeline) == 0
+    finally:
+        pipeline.close()

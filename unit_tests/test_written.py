@@ -11,15 +11,21 @@ def company(record_id, url, name="C"):
     return {"id": record_id, "name": name, "domainName": {"primaryLinkUrl": url}}
 
 
+def watching(kept=200_000):
+    written = WrittenKeys(kept)
+    written.watch("companies", DOMAIN)
+    return written
+
+
 def test_written_keys_are_found_by_their_normalised_value():
-    written = WrittenKeys()
+    written = watching()
     written.wrote("companies", [company("c1", "https://Acme.example/"), {"no": "id"}], [DOMAIN, "id"])
     assert written.get("companies", DOMAIN, "https://acme.example") == "c1"
     assert written.get("people", DOMAIN, "https://acme.example") is None  # per object
 
 
 def test_a_record_whose_key_changed_is_no_longer_found_by_the_old_one():
-    written = WrittenKeys()
+    written = watching()
     written.wrote("companies", [company("c1", "https://old.example")], [DOMAIN])
     written.wrote("companies", [company("c1", "https://new.example")], [DOMAIN])
     assert written.get("companies", DOMAIN, "https://old.example") is None
@@ -29,7 +35,7 @@ def test_a_record_whose_key_changed_is_no_longer_found_by_the_old_one():
 
 
 def test_written_keys_are_bounded_oldest_first():
-    written = WrittenKeys(kept=3)
+    written = watching(kept=3)
     written.wrote("companies", [company(f"c{n}", f"https://{n}.example") for n in range(5)], [DOMAIN])
     assert len(written) == 3
     assert written.get("companies", DOMAIN, "https://0.example") is None
@@ -83,9 +89,15 @@ def test_a_key_missing_from_a_small_target_read_whole_is_looked_up_before_it_is_
 
 def test_what_the_sync_wrote_resolves_without_a_call():
     twenty = FakeTwenty([])
-    written = WrittenKeys()
+    written = watching()
     resolver = Resolver(twenty, written)
     written.wrote("companies", [company("c9", "https://mine.example")], [DOMAIN])  # a batch of this sync
     found = resolver.ids([(lookup(), "https://mine.example")])
     assert found == {("companies", DOMAIN, "https://mine.example"): ("c9",)}
     assert twenty.calls == [("whole", "companies")]  # the sizing read only; the key itself cost nothing
+
+
+def test_only_watched_keys_are_kept():
+    written = WrittenKeys()
+    written.wrote("companies", [company("c1", "https://a.example")], [DOMAIN])
+    assert len(written) == 0 and written.get("companies", DOMAIN, "https://a.example") is None

@@ -7,6 +7,7 @@ already been rejected by the mapper (coercion.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -35,7 +36,7 @@ def unique_keys(payload: Mapping[str, Any], schema: ObjectSchema | None) -> list
         elif path == "id":
             text = text.lower()
         elif sub == "primaryLinkUrl":
-            text = normalize_url(text)
+            text = link_key(text)
         if text:
             keys.append((path, text))
     return keys
@@ -51,7 +52,7 @@ def key_form(path: str, value: Any) -> str | None:
     if sub == "primaryEmail" or path == "id":
         text = normalize_email(text)
     elif sub == "primaryLinkUrl":
-        text = normalize_url(text)
+        text = link_key(text)
     return text or None
 
 
@@ -78,6 +79,18 @@ def normalize_url(value: str) -> str:
         return _normalize(value)
     except ValueError:
         return value.strip()
+
+
+# Characters a WHATWG URL parser percent-encodes in a path or query (the printable ones). Some Twenty versions
+# store a link as `new URL(...)` gives it (`say"hi` as `say%22hi`: seen on the v2-line server), others as written
+# (lowercaseUrlOriginAndRemoveTrailingSlash in twenty-shared has had both forms), so keys compare with them decoded.
+_PERCENT_ENCODED = frozenset(" \"<>`{}'")
+_ENCODED_FORM = re.compile("%(" + "|".join(f"{ord(c):02X}" for c in sorted(_PERCENT_ENCODED)) + ")", re.I)
+
+
+def link_key(value: str) -> str:
+    """A link as keys compare it: normalize_url, with those characters in one form whichever Twenty stored."""
+    return _ENCODED_FORM.sub(lambda m: chr(int(m.group(1), 16)), normalize_url(value))
 
 
 def normalize_url_strict(value: str) -> str:
@@ -108,18 +121,27 @@ _NOT_IN_A_LIST = frozenset(",[]()\"' ")
 
 
 def fits_in_a_list(value: str) -> bool:
-    """Can this key stand, unquoted, in a REST filter's `[in]` list?"""
-    return bool(value) and not (_NOT_IN_A_LIST & set(value))
+    """Can this key stand, unquoted and in the one form it may be stored in, in a REST filter's `[in]` list?"""
+    return bool(value) and not ((_NOT_IN_A_LIST | _PERCENT_ENCODED) & set(value))
 
 
 def alone_filter(path: str, value: str) -> str:
     """The filter for a key that does not fit in a list: a lone `[like]` predicate in which each character Twenty's
-    filter parser reads as syntax is the one-character wildcard `_` (LIKE's own %, _ and backslash escaped).
+    filter parser reads as syntax is the one-character wildcard `_`, or `%` where Twenty may store it
+    percent-encoded (link_key), LIKE's own %, _ and backslash escaped.
 
     No quoting can carry those characters: Twenty counts every parenthesis of the filter, quoted or not
     (check-filter-query.util.ts: `a(b` is "1 close bracket is missing"), and wraps a lone predicate in and(...),
     whose splitter drops what follows a quoted `)` (parse-filter-content.util.ts: `…/'),or(name:'Victim` read as
     `…/'name:'Victim`, matching nothing). Both seen on a real server. The pattern matches the record and at most
     a few look-alikes, which callers drop by comparing each row's own key."""
-    pattern = "".join("\\" + c if c in "%_\\" else "_" if c in _NOT_IN_A_LIST else c for c in value)
+    pattern = "".join(_like_char(c) for c in value)
     return f"{path}[like]:{pattern}"
+
+
+def _like_char(c: str) -> str:
+    if c in "%_\\":
+        return "\\" + c
+    if c in _PERCENT_ENCODED:
+        return "%"  # stored as the character or as %XX
+    return "_" if c in _NOT_IN_A_LIST else c

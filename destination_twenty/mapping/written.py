@@ -25,13 +25,22 @@ class WrittenKeys:
         self._kept = kept
         self._ids: OrderedDict[tuple[str, str, str], str] = OrderedDict()  # (object, path, key) → id
         self._keys: dict[tuple[str, str, str], str] = {}  # (object, path, id) → its key now
+        self._watched: set[tuple[str, str]] = set()  # (object, path) some relation looks records up by
         self._lock = threading.Lock()
+
+    def watch(self, plural: str, path: str) -> None:
+        """Remember written records of `plural` by `path` from now on (nothing is kept for unwatched keys, so a
+        sync without relations to what it writes spends no memory here)."""
+        with self._lock:
+            self._watched.add((plural, path))
 
     def wrote(self, plural: str, rows: Iterable[Any], paths: Iterable[str]) -> None:
         """Rows of `plural` as Twenty answered a write; `paths` are the unique field paths to remember them by
         (only unique ones: a value many records share must still be looked up, to find the ambiguity)."""
-        paths = [p for p in paths if p != "id"]
         with self._lock:
+            paths = [p for p in paths if (plural, p) in self._watched and p != "id"]
+            if not paths:
+                return
             for row in rows:
                 if not isinstance(row, Mapping) or not isinstance(row.get("id"), str):
                     continue

@@ -104,6 +104,8 @@ class BatchSender:
         self._resolver = (
             (resolver or Resolver(client, self.written)) if relations and relations.lookups else None
         )
+        for lookup in relations.lookups if relations else ():
+            self.written.watch(lookup.target, lookup.path)
         self._junction = relations.junction if relations else None
         self._known: OrderedDict[str, None] = OrderedDict()  # ids read or written in this sync, oldest first
         self._known_lock = threading.Lock()

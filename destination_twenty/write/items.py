@@ -13,7 +13,6 @@ connections sending a stream `users` with keys 1..N keep apart once their scopes
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +27,7 @@ from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.relations import Lookup
 from destination_twenty.mapping.schema import PRIMARY_SUBFIELD, ObjectSchema
 from destination_twenty.streams import identity
+from destination_twenty.write.occurrences import Occurrences
 
 CLIENT_ID_NAMESPACE = uuid.UUID("5f6b7c1e-2b1d-4c59-9a51-7e0e4f1f2a10")
 CDC_DELETED = "_ab_cdc_deleted_at"  # set by Airbyte's CDC sources on a row deleted in the source
@@ -73,9 +73,7 @@ class Rejection:
 @dataclass
 class _Stream:
     position: int = 0
-    identical: Counter = field(
-        default_factory=Counter
-    )  # first id of a content → its rows since the last STATE
+    identical: Occurrences = field(default_factory=Occurrences)  # rows per content since the last STATE
 
 
 class ItemBuilder:
@@ -241,8 +239,7 @@ class ItemBuilder:
         first = str(
             uuid.uuid5(CLIENT_ID_NAMESPACE, f"{identity(self.scope, stream)}\x1fcontent\x1f{content}")
         )
-        before = state.identical[first]  # keyed by the id, not the content: 36 characters per distinct row
-        state.identical[first] += 1
+        before = state.identical.count(first)  # keyed by the id's digest, not the content (occurrences.py)
         if not before:
             return first  # the first of its kind keeps the id earlier versions of the connector gave it
         return str(uuid.uuid5(CLIENT_ID_NAMESPACE, f"{first}\x1fcopy\x1f{before}"))

@@ -4,7 +4,8 @@ however the requests complete. It knows nothing of HTTP or records: the writer h
 
 Rules for starting a batch: at most `limit` run at once; one that shares a key with a running batch waits for
 it (a later version of a record never overtakes an earlier one); and at most 2 × `limit` wait behind a slow
-head, which keeps memory bounded.
+head. Values put behind a slow head (STATEs, rejections found before sending) are bounded too: past
+`MAX_QUEUED`, the caller waits for the head (`wait_for_room`), so a sync that never checkpoints keeps its memory.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 WAKE_SECONDS = 10.0  # while waiting, hand back a TICK this often so the caller can report progress
+MAX_QUEUED = 1_000  # entries waiting behind the head before the caller must wait for it
 
 
 class _Tick:
@@ -44,6 +46,18 @@ class Pipeline:
         done: Future = Future()
         done.set_result(value)
         self._queue.append(_Entry(done, frozenset(), batch=False))
+
+    def wait_for_room(self) -> Iterator[Any]:
+        """While more than MAX_QUEUED entries wait, wait for the head; yields what finishes meanwhile (and
+        TICKs). Ends when the head finishes: a batch always does, within its retry budget."""
+        while len(self._queue) > MAX_QUEUED:
+            head = self._queue[0]
+            if not head.future.done():
+                finished, _ = wait([head.future], timeout=WAKE_SECONDS)
+                if not finished:
+                    yield TICK
+                    continue
+            yield from self.ready(block=False)
 
     def wait_for_slot(self, keys: frozenset) -> Iterator[Any]:
         """Wait until a batch writing `keys` may start; yields what finishes at the front meanwhile (and TICKs).

@@ -194,12 +194,15 @@ class Writer:
         else:
             built = sink.builder.build(stream, record.data)
         if isinstance(built, Rejection):
+            if self._rejected_file is None:
+                built.data = None  # only the rejected-records file needs the record itself
             # Queued like a finished batch, so it is counted against the right state; without partial success
             # it ends the sync once what came before has settled.
             self._pipeline.put(BatchResult(rejections=[built]))
             if not self.config.partial_success and not self._dry_run:
                 self._stop_soon()
                 return
+            yield from self._settle(self._pipeline.wait_for_room())
             yield from self._settle(self._pipeline.ready(block=False))
             return
         wait, deps = self._deferred.waits(sink, built, self._on_its_way)
@@ -239,6 +242,7 @@ class Writer:
         yield from self._flush()
         # While records before it wait for their targets, the STATE waits too (deferred.py).
         self._pipeline.put(self._deferred.close(state) if self._deferred.holding else state)
+        yield from self._settle(self._pipeline.wait_for_room())
         yield from self._settle(self._pipeline.ready(block=False))
 
     def _flush(self, sink: Sink | None = None) -> Iterator[dict]:
