@@ -502,3 +502,38 @@ def test_a_dry_run_of_update_and_delete_routes_predicts_and_changes_nothing(emul
         "stream 'gone': would create 0, would update 0, would reject 0, would delete 1 (not found 1)" in line
     )
     assert "stream 'renames': would create 0, would update 1, would reject 1" in line
+
+
+def test_notes_arriving_before_the_people_and_companies_they_are_about_get_their_targets(emulator, tmp_path):
+    routes = [
+        *CRM_ROUTES[:2],
+        {
+            "stream": "notes",
+            "mode": "notes",
+            "column_mapping": [
+                {"column": "subject", "field": "title"},
+                {"column": "contact", "field": "targets.person.emails.primaryEmail"},
+                {"column": "company_domain", "field": "targets.company.domainName.primaryLinkUrl"},
+            ],
+        },
+    ]
+    messages = [
+        record(
+            "notes",
+            {"subject": "Call", "contact": "p0.0@crm.example", "company_domain": "https://c0.crm.example"},
+        ),
+        state("notes", 1, 1),
+        record("companies", {"domain": "https://c0.crm.example", "name": "C0"}),
+        record("people", {"email": "p0.0@crm.example", "company_domain": "https://c0.crm.example"}),
+        state("people", 1, 2),
+    ]
+    config = config_for(emulator, "people", streams=routes)
+    run = run_connector(["write"], tmp_path, config, catalog_for("companies", "people", "notes"), messages)
+    assert run.returncode == 0, run.stdout
+    (note,) = emulator.records("notes")
+    targets = {(t.get("personId"), t.get("companyId")) for t in emulator.records("noteTargets")}
+    person = emulator.records("people")[0]["id"]
+    company = emulator.records("companies")[0]["id"]
+    assert targets == {(person, None), (None, company)}
+    # per-stream states: the note counts in the notes state, the person in the people state
+    assert [(s["id"], s["destinationStats"]["recordCount"]) for s in run.states] == [(1, 1.0), (2, 1.0)]

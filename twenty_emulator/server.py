@@ -593,15 +593,10 @@ class Handler(BaseHTTPRequestHandler):
         if method == "DELETE" and record_id is not None:
             self._throttle()
             soft = query.get("soft_delete") == "true" and not emu.version.rest_delete_destroys
-            return (
-                200,
-                {
-                    "data": {
-                        f"delete{_cap(obj.nameSingular)}": emu.records.delete_one(obj, record_id, soft=soft)
-                    }
-                },
-                None,
-            )
+            deleted = emu.records.delete_one(obj, record_id, soft=soft)
+            if emu.version.rest_delete_destroys:
+                deleted = {"id": deleted["id"]}  # the v1.3 handler answers the id alone (recorded)
+            return 200, {"data": {f"delete{_cap(obj.nameSingular)}": deleted}}, None
         if method == "DELETE":
             raise bad_request(
                 "Filters are mandatory for bulk delete operations"
