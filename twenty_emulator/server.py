@@ -300,13 +300,16 @@ class Handler(BaseHTTPRequestHandler):
                         self._graphql_rate_limited(throttle.long if throttle else None),
                         None,
                     )
-                self._send(status, body, content_type=ctype, headers=headers)
+                # Logged before the answer leaves: a client that reads the log right after must find it.
                 entry["status"] = status
                 emu.add_log(entry)
+                self._send(status, body, content_type=ctype, headers=headers)
                 return
         if int(self.headers.get("Content-Length") or 0) > emu.config.max_body_bytes:
             # Express's body-parser refuses the body before Twenty sees it (exact real body unconfirmed).
             self._read_body()
+            entry["status"] = 413
+            emu.add_log(entry)
             self._send(
                 413,
                 {
@@ -315,8 +318,6 @@ class Handler(BaseHTTPRequestHandler):
                     "messages": ["request entity too large"],
                 },
             )
-            entry["status"] = 413
-            emu.add_log(entry)
             return
         raw = self._read_body()
         try:
@@ -336,15 +337,15 @@ class Handler(BaseHTTPRequestHandler):
                 },
                 None,
             )
+        if entry["fault"] != "commit-reset":
+            entry["status"] = status
+        emu.add_log(entry)  # before the answer leaves, as above
         if entry["fault"] == "commit-reset":
             self._abort_connection()  # the write happened; the client never hears about it
         elif entry["fault"] == "truncate":
             self._send_truncated(status, payload, headers)  # the write happened; the answer is cut short
-            entry["status"] = status
         else:
             self._send(status, payload, headers=headers)
-            entry["status"] = status
-        emu.add_log(entry)
 
     def _fault_response(self, kind: str):
         if kind == "500":
