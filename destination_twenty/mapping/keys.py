@@ -54,6 +54,14 @@ def same_text(sent: str, held: str) -> bool:
     return sent.strip().rstrip("/").casefold() == held.strip().rstrip("/").casefold()
 
 
+def match_text(path: str, value: Any) -> str | None:
+    """One field of a matching key (data activation: any top-level field, maybe several) in key_form; a
+    boolean is compared as its text. None for an empty or structured value."""
+    if isinstance(value, bool):
+        return text_form(value)
+    return key_form(path, value)
+
+
 def normalize_email(value: str) -> str:
     """As Twenty stores and matches an email: trimmed and lower-cased (recorded case upsert_person_uppercase_email)."""
     return value.strip().lower()

@@ -170,6 +170,23 @@ class TwentyClient:
             raise TwentyAPIError("Twenty's answer to a GraphQL batch upsert has no list of records.")
         return rows
 
+    def graphql_delete_many(
+        self, singular: str, plural: str, where: Mapping[str, Any], selection: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """`delete<Plural>(filter: …)` over GraphQL: soft-deletes every record the filter matches in one call
+        and returns them (graphql-query-delete-many-resolver.service.ts: softDelete().returning('*')). REST
+        deletes one record per call, and on the v1.3 line its DELETE destroys whatever soft_delete says."""
+        field = "delete" + plural[:1].upper() + plural[1:]
+        # The filter input type is named after the object: PersonFilterInput (workspace GraphQL schema factory).
+        kind = singular[:1].upper() + singular[1:] + "FilterInput"
+        query = (
+            f"mutation Delete($filter: {kind}!) {{ {field}(filter: $filter) {{ {' '.join(selection)} }} }}"
+        )
+        rows = self.graphql("/graphql", query, {"filter": dict(where)}).get(field)
+        if not isinstance(rows, list):
+            raise TwentyAPIError("Twenty's answer to a GraphQL batch delete has no list of records.")
+        return rows
+
     def graphql(self, path: str, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         """One GraphQL operation on `/graphql` (records) or `/metadata` (the data model): its `data`. A rate
         limit (a 200 with an error) is retried within the call's budget; errors are DataError (or

@@ -18,7 +18,7 @@ from destination_twenty.mapping.relations import Plan
 from destination_twenty.mapping.schema import ObjectSchema
 from destination_twenty.twenty.capabilities import NEITHER
 from destination_twenty.twenty.client import TwentyClient
-from destination_twenty.write import links
+from destination_twenty.write import links, operations
 from destination_twenty.write.composites import Composites
 from destination_twenty.write.dry_run import predict
 from destination_twenty.write.items import Item, Rejection
@@ -72,6 +72,7 @@ class BatchSender:
         dry_run: bool = False,
         relations: Plan | None = None,
         written: WrittenKeys | None = None,
+        resolver: links.Resolver | None = None,  # shared by every route of the sync (routes.py)
     ):
         self.client = client
         self.plural = plural
@@ -84,14 +85,18 @@ class BatchSender:
         self._stop = stop
         self._fail_fast = fail_fast and not dry_run
         self._dry_run = dry_run  # read, never write: predict what each record would do
+        self.dry_run = dry_run
         self._via_graphql = False  # set when the server's REST batch create turns out to ignore upsert
         self._graphql_lock = threading.Lock()
         self._selection = _selection(schema)
+        self.selection = self._selection  # what a GraphQL answer must hold to pair rows with records
         # What this sync writes is remembered by its unique keys, so a relation to it resolves without a call
-        # (a writer of another stream may share the same WrittenKeys).
+        # (the writers of every stream of a sync share the same WrittenKeys, routes.py).
         self.written = written if written is not None else WrittenKeys()
         self._unique_paths = list(schema.unique_paths) if schema else []
-        self._resolver = links.Resolver(client, self.written) if relations and relations.lookups else None
+        self._resolver = (
+            (resolver or links.Resolver(client, self.written)) if relations and relations.lookups else None
+        )
         for lookup in relations.lookups if relations else ():
             self.written.watch(lookup.target, lookup.path)
         self._junction = relations.junction if relations else None
@@ -112,15 +117,30 @@ class BatchSender:
         return result
 
     def _write(self, items: list[Item], result: BatchResult) -> None:
+        deletes = [i for i in items if i.action == "delete"]
+        for item in items:
+            if item.action == "ignore":  # a source delete this route ignores: done with, nothing sent
+                result.counts.ignored[item.stream] += 1
+        items = [i for i in items if i.action in ("write", "update")]
         if self._resolver is not None:
             items = self._link(items, result)
         stored: dict[str, dict[str, Any]] = {}
+        # Update-only records, and upserts on a data-activation matching key: find what each matches first.
+        to_match = [i for i in items if not i.update and (i.action == "update" or (i.match and self.upsert))]
+        if to_match:
+            matched, stored = operations.prepare_updates(self, to_match, result)
+            keep, asked = {id(i) for i in matched}, {id(i) for i in to_match}
+            items = [i for i in items if id(i) in keep or id(i) not in asked]
         updates = [i for i in items if i.update]
         if updates:
             # One read per batch for the ids not already known to exist; a partial composite needs the row.
-            unknown = [i.payload["id"] for i in updates if i.partial or i.payload["id"] not in self._known]
+            unknown = [
+                i.payload["id"]
+                for i in updates
+                if (i.partial and i.payload["id"] not in stored) or i.payload["id"] not in self._known
+            ]
             if unknown:
-                stored = self.client.records_by_id(self.plural, unknown)
+                stored = {**stored, **self.client.records_by_id(self.plural, unknown)}
                 self._known.add(stored)
             exists = {
                 i.payload["id"]
@@ -136,6 +156,8 @@ class BatchSender:
             # One read per batch finds the records each item would match, as Twenty's upsert would.
             found = read_stored(self.client, self.plural, self.schema, [i for i in items if not i.update])
             predict(items, found, self.upsert, result.counts, partial(self._reject, result))
+            if deletes:
+                operations.delete(self, deletes, result)
             return
         if self.upsert:
             self._complete_partial_composites([i for i in items if i.partial], stored)
@@ -147,6 +169,8 @@ class BatchSender:
             self._send([i for i in items if not i.update], False, result)
         if result.linked:
             self._write_targets(result)
+        if deletes:
+            operations.delete(self, deletes, result)
 
     def _link(self, items: list[Item], result: BatchResult) -> list[Item]:
         """Resolve every relation key of the batch at once, and set each item's links."""
@@ -154,6 +178,10 @@ class BatchSender:
         if not wanted:
             return items
         found = self._resolver.ids(wanted)
+        for item in items:  # the summary's links written and finally unresolved, per stream
+            for lookup, key in item.lookups:
+                ids = found.get((lookup.target, lookup.path, key), ())
+                result.counts.links[(item.stream, "written" if len(ids) == 1 else "unresolved")] += 1
         return links.attach(items, found, partial(self._reject, result), result.warnings)
 
     def _write_targets(self, result: BatchResult) -> None:

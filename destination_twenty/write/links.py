@@ -34,9 +34,12 @@ class Resolver:
     200 distinct keys; hits are cached (bounded). A miss is never final while the workspace may have changed
     since a read: a key found nowhere is looked up before its record is rejected. Shared by the pool threads."""
 
-    def __init__(self, client: Any, written: WrittenKeys | None = None):
+    def __init__(self, client: Any, written: WrittenKeys | None = None, writes: Iterable[str] = ()):
         self.client = client
         self.written = written if written is not None else WrittenKeys()
+        # Objects this sync writes (routes.py): what it writes there is known from the write answers (written),
+        # so they are never read whole up front, and a key not known yet is looked up only when a miss is final.
+        self.writes = frozenset(writes)
         self._cache: OrderedDict[tuple[str, str, str], tuple[str, ...]] = OrderedDict()
         self._sized: set[str] = set()
         self._whole: dict[str, list[dict[str, Any]]] = {}  # small targets, read whole
@@ -70,7 +73,16 @@ class Resolver:
                 found.update(self._read(lookups[(target, path)], missing))
         return found
 
+    def known(self, lookup: Lookup, key: str) -> bool:
+        """Is the target of this key known without a call (written by this sync, read, or cached)?"""
+        with self._lock:
+            if (lookup.target, lookup.path, key) in self._cache:
+                return True
+        return self.written.get(lookup.target, lookup.path, key) is not None
+
     def _maybe_prefetch(self, lookup: Lookup) -> None:
+        if lookup.target in self.writes:
+            return  # written by this sync: known from its writes, not read whole before they happen
         # One thread sizes (and maybe reads) a target while the others wait: four batches starting together
         # must not each look the same keys up.
         with self._sizing:

@@ -23,8 +23,9 @@ from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.relations import Plan
 from destination_twenty.mapping.schema import ObjectSchema
 from destination_twenty.twenty.client import TwentyClient
-from destination_twenty.write.batch import BatchResult, BatchSender
-from destination_twenty.write.items import MAX_REQUEST_BYTES, Item, ItemBuilder, Rejection
+from destination_twenty.write.batch import BatchResult
+from destination_twenty.write.deferred import MAX_WAITING, Credited, Deferred, Mark, Span
+from destination_twenty.write.items import MAX_REQUEST_BYTES, Item, Rejection
 from destination_twenty.write.messages import (
     Checkpoint,
     Event,
@@ -36,6 +37,7 @@ from destination_twenty.write.messages import (
 )
 from destination_twenty.write.pipeline import TICK, Pipeline
 from destination_twenty.write.reporter import Reporter
+from destination_twenty.write.routes import Routes, Sink, single_target
 from destination_twenty.write.streams import stream_key
 from destination_twenty.write.tally import Tally
 
@@ -58,6 +60,7 @@ class _Buffer:
     # cannot be known before that batch is answered.
     needs: set[tuple[str, str]] = field(default_factory=set)
     size: int = 0
+    deps: set = field(default_factory=set)  # (object, path, value) of link targets in flight (deferred.py)
 
     def takes(self, item: Item, needs: frozenset[tuple[str, str]]) -> bool:
         return (
@@ -85,40 +88,31 @@ class Writer:
         self,
         config: TwentyConfig,
         client: TwentyClient,
-        mapper: Mapper,
-        schema: ObjectSchema | None,
+        mapper: Mapper | None = None,
+        schema: ObjectSchema | None = None,
         primary_keys: Mapping[str, Sequence[Sequence[str]]] | None = None,
         deduped: set[str] | None = None,
         relations: Plan | None = None,
+        routes: Routes | None = None,  # each stream's prepared route (routes.py); else every stream to one
     ):
         self.config = config
         self.client = client
-        self.primary_keys = primary_keys or {}
+        if routes is None:
+            routes = Routes.single(
+                config, single_target(config, mapper, schema, relations), primary_keys, deduped
+            )
+        self.routes = routes
+        self.primary_keys = routes.primary_keys
         self.tally = Tally()
         self._stop = threading.Event()  # the sync is over: batches in flight stop splitting and retrying
         client.stop_retrying_when(self._stop)
-        self._sender = BatchSender(
-            client,
-            config.object_path,
-            schema,
-            config.upsert,
-            config.batch_size,
-            self._stop,
-            fail_fast=not config.partial_success,
-            dry_run=config.dry_run,
-            relations=relations,
-        )
-        self._builder = ItemBuilder(
-            config,
-            mapper,
-            schema,
-            self.primary_keys,
-            self._sender.is_partial,
-            deduped=deduped or set(),
-            lookups=relations.lookups if relations else (),
-        )
+        routes.build_sinks(client, self._stop)
+        for sink in routes.sinks():
+            sink.buffer = _Buffer()
+        # Records whose link target arrives later in this sync wait for it (deferred.py).
+        self._deferred = Deferred(routes.resolver, routes.resolver.writes if routes.resolver else ())
+        self.tally.waited = self._deferred.count
         self._pipeline = Pipeline(config.max_concurrent_requests)
-        self._buffer = _Buffer()
         self._failure: _Failure | None = None  # the first failure, in input order
         self._cancelled: RequestCancelled | None = None  # a batch our own stop cut short: not a cause
         self._stopping = False  # a failure is known (or queued in order): read no more input
@@ -131,8 +125,9 @@ class Writer:
     def matching_rules(self) -> list[str]:
         """One LOG line per stream: which key a record is matched on in Twenty."""
         return [
-            f"Stream '{stream}': {self._builder.matching_rule(stream)}"
+            f"Stream '{stream}': {sink.builder.matching_rule(stream)} (written to {sink.target.plural})"
             for stream in sorted(self.primary_keys)
+            if (sink := self.routes.sink(stream)) is not None
         ]
 
     def run(self, messages: Iterable[Message]) -> Iterator[Event]:
@@ -157,6 +152,7 @@ class Writer:
                 if not self._stopping:
                     yield from self._flush()
                     yield from self._settle(self._pipeline.ready(block=True))
+                    yield from self._retry_waiting(final=True)
             except Exception as exc:  # a config problem found mid-way, a bug: in order, after what is queued
                 self._pipeline.put(BatchResult(error=exc))
                 self._stopping = True
@@ -173,12 +169,18 @@ class Writer:
     def _on_record(self, record: Record) -> Iterator[Event]:
         # Streams are told apart by namespace too, as their STATEs are.
         stream = stream_key(record.stream, record.namespace)
-        if self.primary_keys and stream not in self.primary_keys:
+        sink = self.routes.sink(stream)
+        if (self.primary_keys and stream not in self.primary_keys) or sink is None:
             # The platform only sends configured streams; anything else is a mis-wired pipeline. Settle what
             # came before (its states and counts stay exact), then stop before writing a record nobody asked for.
             yield from self._flush()
             yield from self._settle(self._pipeline.ready(block=True))
             configured = ", ".join(f"'{s}'" for s in sorted(self.primary_keys))
+            if sink is None:
+                raise ConfigError(
+                    f"A record arrived for stream '{stream}', which no route of the config covers (no entry of "
+                    "streams names it and there is no top-level mode); add a route for it."
+                )
             raise ConfigError(
                 f"A record arrived for stream '{stream}', which is not in the configured catalog "
                 f"(configured: {configured}); add the stream to the catalog or stop sending it."
@@ -186,9 +188,9 @@ class Writer:
         self._reporter.saw(stream, record.stream, record.namespace)
         self.tally.saw(stream)
         if isinstance(record, UnparseableRecord):  # a RECORD line with no usable data
-            built: Item | Rejection = self._builder.reject(stream, record.reason, record.data)
+            built: Item | Rejection = sink.builder.reject(stream, record.reason, record.data)
         else:
-            built = self._builder.build(stream, record.data)
+            built = sink.builder.build(stream, record.data)
         if isinstance(built, Rejection):
             if not self._reporter.keeps_records:
                 built.data = None  # only the rejected-records file needs the record itself
@@ -201,30 +203,59 @@ class Writer:
             yield from self._settle(self._pipeline.wait_for_room())
             yield from self._settle(self._pipeline.ready(block=False))
             return
+        wait, deps = self._deferred.waits(sink, built, self._on_its_way)
+        if wait:
+            self._deferred.add(sink, built)
+            if self._deferred.waiting > MAX_WAITING:
+                yield from self._retry_waiting(final=True, oldest=True)
+            return
+        if deps:  # its targets are in batches being filled: send those first, and wait for them in order
+            for other in self.routes.sinks():
+                if any(d[0] == other.target.plural and d[1:] in other.buffer.keys for d in deps):
+                    yield from self._flush(other)
+            sink.buffer.deps |= deps
+        yield from self._add(sink, built)
+
+    def _on_its_way(self, key: tuple) -> bool:
+        """Is the record with this (object, path, value) key in a batch being filled or in flight?"""
+        plural, rest = key[0], key[1:]
+        if any(s.target.plural == plural and rest in s.buffer.keys for s in self.routes.sinks()):
+            return True
+        return self._pipeline.holds(key)
+
+    def _add(self, sink: Sink, item: Item) -> Iterator[Event]:
         needs = frozenset(
-            (lookup.path, key) for lookup, key in built.lookups if lookup.target == self.config.object_path
+            (lookup.path, key) for lookup, key in item.lookups if lookup.target == sink.target.plural
         )
-        if not self._buffer.takes(built, needs):
-            yield from self._flush()
-        self._buffer.add(built, needs)
-        if len(self._buffer.items) >= self._sender.limit:
-            yield from self._flush()
+        if not sink.buffer.takes(item, needs):
+            yield from self._flush(sink)
+        sink.buffer.add(item, needs)
+        if len(sink.buffer.items) >= sink.sender.limit:
+            yield from self._flush(sink)
 
     def _on_state(self, state: State) -> Iterator[Event]:
-        self._builder.state_received(state.streams)
+        for sink in self.routes.sinks():
+            sink.builder.state_received(state.streams)
+        yield from self._retry_waiting(final=False)
         yield from self._flush()
-        self._pipeline.put(state)
+        # While records before it wait for their targets, the STATE waits too (deferred.py).
+        self._pipeline.put(self._deferred.close(state) if self._deferred.holding else state)
         yield from self._settle(self._pipeline.wait_for_room())
         yield from self._settle(self._pipeline.ready(block=False))
 
-    def _flush(self) -> Iterator[Event]:
-        if not self._buffer.items:
-            return
-        batch, self._buffer = self._buffer, _Buffer()
-        keys = frozenset(batch.keys)
-        yield from self._settle(self._pipeline.wait_for_slot(keys | batch.needs))
-        if not self._stopping:  # a batch that finished while we waited may have ended the sync
-            self._pipeline.start(keys, partial(self._sender.write, batch.items))
+    def _flush(self, sink: Sink | None = None) -> Iterator[Event]:
+        """Send the batch being filled of one sink (None: of every sink)."""
+        for each in [sink] if sink is not None else self.routes.sinks():
+            if not each.buffer.items:
+                continue
+            batch, each.buffer = each.buffer, _Buffer()
+            # Keys of different objects never clash: a key is (object, path, value).
+            keys = frozenset((each.target.plural, *key) for key in batch.keys)
+            # It starts after any batch in flight that writes a record it links to (needs, deps).
+            wanted = frozenset((each.target.plural, *key) for key in batch.needs) | batch.deps
+            yield from self._settle(self._pipeline.wait_for_slot(keys | wanted))
+            if not self._stopping:  # a batch that finished while we waited may have ended the sync
+                self._pipeline.start(keys, partial(each.sender.write, batch.items))
 
     # --- results, in order ---------------------------------------------------------------------------
 
@@ -233,6 +264,8 @@ class Writer:
             for value in values:
                 if value is TICK:
                     yield from self._maybe_progress()
+                elif isinstance(value, (Mark, Credited)):
+                    yield from self._on_deferred(value)
                 elif isinstance(value, State):
                     # After a failure the platform resends from the last state echoed; a dry run echoes none.
                     if not self._states_closed and not self._dry_run:
@@ -249,6 +282,85 @@ class Writer:
                 self._failure = _Failure(error=exc)
             self._stop_soon()
             raise
+
+    # --- records that waited for their link targets (deferred.py) ------------------------------------------
+
+    def _retry_waiting(self, final: bool, oldest: bool = False) -> Iterator[Event]:
+        """Send the waiting records that can go now (final: all of them, after everything else has settled,
+        so that every target this sync writes is known; a miss then is final)."""
+        if not self._deferred.waiting or self._stopping:
+            return
+        if not final:
+            yield from self._send_waiting(self._deferred.ready(final=False))
+            return
+        # Final: in passes, each after everything sent has settled, so a record goes after those it links to.
+        for _pass in range(100):  # bounded: each pass sends at least one record
+            yield from self._flush()
+            yield from self._settle(self._pipeline.ready(block=True))
+            if not self._deferred.waiting or self._stopping:
+                return
+            ready = self._deferred.oldest() if oldest else self._deferred.ready(final=True)
+            ready = ready or self._deferred.ready(final=True, force=True)
+            self._deferred.look_up(ready)  # one read per 200 distinct keys for all the batches of this pass
+            yield from self._send_waiting(ready)
+            if oldest:
+                break
+        yield from self._settle(self._pipeline.ready(block=True))
+
+    def _send_waiting(self, ready: list) -> Iterator[Event]:
+        for span, pairs in ready:
+            by_sink: dict[int, tuple[Sink, list[Item]]] = {}
+            for sink, item in pairs:
+                by_sink.setdefault(id(sink), (sink, []))[1].append(item)
+            for sink, items in by_sink.values():
+                batch = _Buffer()
+                for item in items:
+                    needs = frozenset(
+                        (lookup.path, key)
+                        for lookup, key in item.lookups
+                        if lookup.target == sink.target.plural
+                    )
+                    if batch.items and (
+                        not batch.takes(item, needs) or len(batch.items) >= sink.sender.limit
+                    ):
+                        yield from self._start_credited(sink, span, batch)
+                        batch = _Buffer()
+                    batch.add(item, needs)
+                yield from self._start_credited(sink, span, batch)
+
+    def _start_credited(self, sink: Sink, span: Span, batch: _Buffer) -> Iterator[Event]:
+        keys = frozenset((sink.target.plural, *key) for key in batch.keys)
+        wanted = frozenset((sink.target.plural, *key) for key in batch.needs)
+        yield from self._settle(self._pipeline.wait_for_slot(keys | wanted))
+        if self._stopping:
+            return  # never sent: the platform sends them again, as no STATE after them is echoed
+        items = batch.items
+        self._pipeline.start(keys, lambda: Credited(span, sink.sender.write(items), len(items)))
+
+    def _on_deferred(self, value: Mark | Credited) -> Iterator[Event]:
+        if isinstance(value, Mark):
+            # A held STATE came out of the pipeline: it counts what came before it and is final now.
+            span = value.span
+            span.emerged = True
+            span.written, span.rejected = self.tally.take_since_state(span.state.streams)
+        else:
+            # A retried batch: its records count in the STATE that covers where they arrived.
+            before = self.tally.since_state()
+            yield from self._on_result(value.result)
+            after = self.tally.since_state()
+            for stream in set(after[0]) | set(after[1]):
+                written = after[0][stream] - before[0][stream]
+                rejected = after[1][stream] - before[1][stream]
+                covering = self._deferred.covering(value.span, stream)
+                if covering is not None and (written or rejected):
+                    self.tally.move_out(stream, written, rejected)
+                    covering.written += written
+                    covering.rejected += rejected
+            value.span.in_flight -= value.size
+        for span in self._deferred.echoable():
+            if not self._states_closed and not self._dry_run:
+                self._reporter.before_state()
+                yield Checkpoint(span.state, span.written, span.rejected)
 
     def _on_result(self, result: BatchResult) -> Iterator[Event]:
         for note in result.notes:
@@ -282,7 +394,8 @@ class Writer:
     def _end_failed(self) -> Iterator[Event]:
         """Let what is in flight finish (no splitting, no retries), count it, then report the failure."""
         self._stop_soon()
-        self._buffer = _Buffer()  # never sent: the platform sends these records again
+        for sink in self.routes.sinks():
+            sink.buffer = _Buffer()  # never sent: the platform sends these records again
         for _ in range(len(self._pipeline) + 1):  # each round takes at least one value off the queue
             try:
                 yield from self._settle(self._pipeline.ready(block=True))
@@ -319,9 +432,12 @@ class Writer:
         yield Log(
             "INFO",
             f"Progress: {written} records written, {self.tally.rejected_total} rejected, {rate:.0f} records/s; "
-            f"pacing {self.client.pacer.requests_per_minute:.0f} requests/min, batch size {self._sender.limit}, "
+            f"pacing {self.client.pacer.requests_per_minute:.0f} requests/min, batch size {self._batch_size()}, "
             f"{self.client.stats.rate_limited} rate-limited answers so far",
         )
+
+    def _batch_size(self) -> int:
+        return min((sink.sender.limit for sink in self.routes.sinks()), default=self.config.batch_size)
 
     def summary(self) -> str:
         elapsed, calls = time.monotonic() - self._started, self.client.stats.calls
