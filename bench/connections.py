@@ -1,0 +1,131 @@
+"""`python bench/connections.py`: several connections writing into one workspace at once (issue 22, section 3).
+
+Airbyte runs connections in parallel (one pod each on Kubernetes), and every one of them draws on the same
+workspace's budget. Here 1, 2 and 4 connector processes (`destination-twenty write`: 4 in flight,
+requests_per_minute 100, batches of 60 as Twenty Cloud allows; `--batch 200` for the self-hosted default) each
+write their own 20,000 people into ONE emulator playing Twenty's throttler at its real scale (`--rate-limit
+100/60`: 100 tokens, refilled lossily, one per 0.6 s; twenty_emulator/throttle.py). Nothing is compressed: the
+figures are in real seconds (a run of 4 takes about 13 minutes).
+
+Per run, from the emulator's request log: the calls that passed the throttler, the 429s, and the aggregate pace
+as the ratio of the limiter's ideal time for those calls (the full bucket for nothing, then one call per 0.6 s)
+to the time from the first write to the last. Every sync must be exact: exit 0, the records its STATE messages
+count equal to the people it was given, and the emulator holding exactly every person of every sync.
+
+Writes bench/results/connections.json. Usage: python bench/connections.py [--people N] [--connections 1,2,4]
+[--batch 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sqlite3
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import API_KEY, run_sync  # noqa: E402
+from twenty_emulator.testing import run_emulator  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "connections.json"
+LIMIT, WINDOW = 100, 60  # Twenty's default, as Cloud runs it
+
+
+def ideal_seconds(calls: int) -> float:
+    return max(0, calls - LIMIT) * WINDOW / LIMIT
+
+
+def stamp(row: dict) -> float:
+    return datetime.fromisoformat(row["time"].replace("Z", "+00:00")).timestamp()
+
+
+def stored_emails(db: Path) -> list[str]:
+    """Every live person's email, read from the emulator's SQLite file (80,000 records are too many for its
+    inspection door to serialise in time on a busy machine)."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT data FROM t_person WHERE deleted_at IS NULL").fetchall()
+    return [(json.loads(data).get("emails") or {}).get("primaryEmail") for (data,) in rows]
+
+
+def measure(connections: int, people: int, batch: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp, "twenty.db")
+        with run_emulator("--rate-limit", f"{LIMIT}/{WINDOW}", "--db", str(db), api_key=API_KEY) as emulator:
+            with ThreadPoolExecutor(connections) as pool:
+                runs = list(
+                    pool.map(
+                        lambda n: run_sync(
+                            emulator.url,
+                            people,
+                            first=n * people,
+                            requests_per_minute=LIMIT,
+                            batch_size=batch,
+                        ),
+                        range(connections),
+                    )
+                )
+            log = [
+                r
+                for r in emulator.requests()
+                if r["path"].startswith("/rest/") and "/metadata/" not in r["path"]
+            ]
+        emails = stored_emails(db)
+    passed = [r for r in log if r["status"] != 429]
+    refused = len(log) - len(passed)
+    writes = sorted(stamp(r) for r in passed if r["method"] == "POST")
+    taken = writes[-1] - writes[0] if len(writes) > 1 else float("nan")
+    expected = {f"person.{i}@bench.example" for i in range(connections * people)}
+    ideal = ideal_seconds(len(passed))
+    return {
+        "connections": connections,
+        "people_each": people,
+        "batch_size": batch,
+        "calls_passed": len(passed),
+        "http_429": refused,
+        "share_429": refused / max(len(log), 1),
+        "write_phase_s": round(taken, 1),
+        "ideal_s": ideal,
+        "aggregate_ratio": (ideal / taken) if ideal and taken else None,
+        "calls_per_minute": round(len(passed) / taken * 60, 1) if taken else None,
+        "syncs": [
+            {"exit": r.returncode, "seconds": round(r.seconds, 1), "state_count": r.written} for r in runs
+        ],
+        "exact": all(r.returncode == 0 and r.written == people for r in runs)
+        and len(emails) == connections * people
+        and set(emails) == expected,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--people", type=int, default=20_000)
+    parser.add_argument("--connections", default="1,2,4")
+    parser.add_argument("--batch", type=int, default=60)
+    args = parser.parse_args()
+    results = {
+        "scenario": (
+            f"N connector processes × {args.people} people, {args.batch} a batch, 4 in flight, "
+            f"requests_per_minute {LIMIT}, one emulator --rate-limit {LIMIT}/{WINDOW}"
+        ),
+        "machine": platform.platform(),
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "runs": [],
+    }
+    for n in (int(x) for x in args.connections.split(",")):
+        result = measure(n, args.people, args.batch)
+        print(json.dumps(result), flush=True)
+        results["runs"].append(result)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
