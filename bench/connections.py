@@ -12,17 +12,25 @@ as the ratio of the limiter's ideal time for those calls (the full bucket for no
 to the time from the first write to the last. Every sync must be exact: exit 0, the records its STATE messages
 count equal to the people it was given, and the emulator holding exactly every person of every sync.
 
-Writes bench/results/connections.json. Usage: python bench/connections.py [--people N] [--connections 1,2,4]
-[--batch 60]
+Writes bench/results/connections.json and its section of bench/RESULTS.md (quoted in the README).
+`--ceiling-against REV` measures instead the single connection's rate-limit ceiling (run_all.py's) for this code
+and for the connector of git revision REV, side by side, into bench/results/ceiling_pair.json; `--publish`
+rewrites the section from the saved figures.
+Usage: python bench/connections.py [--people N] [--connections 1,2,4] [--batch 60] [--ceiling-against REV]
+[--publish]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import platform
 import sqlite3
+import subprocess
 import sys
+import tarfile
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -33,7 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import API_KEY, run_sync  # noqa: E402
 from twenty_emulator.testing import run_emulator  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results" / "connections.json"
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "connections.json"
+PAIR = HERE / "results" / "ceiling_pair.json"
+START, END = "<!-- connections -->\n", "<!-- /connections -->"
 LIMIT, WINDOW = 100, 60  # Twenty's default, as Cloud runs it
 
 
@@ -102,12 +113,94 @@ def measure(connections: int, people: int, batch: int) -> dict:
     }
 
 
+def ceiling_pair(revision: str) -> dict:
+    """run_all.ceiling for this code, then for `revision`'s connector (its package first on PYTHONPATH)."""
+    from bench.run_all import ceiling
+
+    root = HERE.parent
+    archive = subprocess.run(
+        ["git", "archive", revision, "destination_twenty"], cwd=root, capture_output=True, check=True
+    ).stdout
+    pair = {"revision": revision, "when": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    with tempfile.TemporaryDirectory() as old:
+        tarfile.open(fileobj=io.BytesIO(archive)).extractall(old, filter="data")
+        pair["this"] = ceiling(60_000)
+        print("this code:", pair["this"], flush=True)
+        saved = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = old
+        try:
+            pair["before"] = ceiling(60_000)
+        finally:
+            if saved is None:
+                os.environ.pop("PYTHONPATH")
+            else:
+                os.environ["PYTHONPATH"] = saved
+        print(f"{revision}:", pair["before"], flush=True)
+    PAIR.write_text(json.dumps(pair, indent=2) + "\n")
+    return pair
+
+
+def render(results: dict, pair: dict | None) -> str:
+    lines = [
+        "## Several connections, one workspace (`bench/connections.py`)",
+        "",
+        f"Measured {results['when'][:16].replace('T', ' ')} UTC: {results['scenario']}. Real time, nothing "
+        "compressed. The pace is the limiter's ideal time for the calls that passed (the full bucket for nothing, "
+        "then one call per 0.6 s) ÷ the time from the first write to the last; 429s are counted against every "
+        "call the emulator answered; exact = every sync exited 0, its STATE counts equal its people, and the "
+        "emulator holds exactly every person of every sync.",
+        "",
+        "| connections | calls through | 429s | aggregate pace (target ≥ 0.9) | calls/min | syncs' seconds | exact |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in results["runs"]:
+        pace = run["aggregate_ratio"]
+        lines.append(
+            f"| {run['connections']} | {run['calls_passed']} | {run['http_429']} ({run['share_429']:.1%}) | "
+            f"{'n/a' if pace is None else f'{pace:.3f}'} | {run['calls_per_minute']} | "
+            f"{', '.join(str(s['seconds']) for s in run['syncs'])} | {'yes' if run['exact'] else 'NO'} |"
+        )
+    if pair:
+        this, before = pair["this"], pair["before"]
+        lines += [
+            "",
+            f"Single connection's rate-limit ceiling (run_all.py's: 60,000 people, 200 a batch, 100/60), this code "
+            f"and {pair['revision'][:7]} side by side ({pair['when'][:16].replace('T', ' ')} UTC): "
+            f"{this['ratio']:.3f} ({this['http_429']} 429s) vs {before['ratio']:.3f} ({before['http_429']} 429s).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def publish() -> None:
+    results = json.loads(RESULTS.read_text())
+    pair = json.loads(PAIR.read_text()) if PAIR.exists() else None
+    section = render(results, pair)
+    for path in (HERE / "RESULTS.md", HERE.parent / "README.md"):
+        text = path.read_text()
+        if START in text and END in text:
+            head, rest = text.split(START, 1)
+            text = head + START + section + END + rest.split(END, 1)[1]
+        elif path.name == "RESULTS.md":
+            text = text.rstrip("\n") + "\n\n" + START + section + END + "\n"
+        path.write_text(text)
+    print(section)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=20_000)
     parser.add_argument("--connections", default="1,2,4")
     parser.add_argument("--batch", type=int, default=60)
+    parser.add_argument("--ceiling-against", metavar="REV")
+    parser.add_argument("--publish", action="store_true")
     args = parser.parse_args()
+    if args.ceiling_against:
+        ceiling_pair(args.ceiling_against)
+        publish()
+        return 0
+    if args.publish:
+        publish()
+        return 0
     results = {
         "scenario": (
             f"N connector processes × {args.people} people, {args.batch} a batch, 4 in flight, "
@@ -123,7 +216,7 @@ def main() -> int:
         results["runs"].append(result)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    publish()
     return 0
 
 

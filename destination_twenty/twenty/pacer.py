@@ -55,6 +55,7 @@ class Pacer:
     MAX_SLOTS = 32
     SLOT = 1.04  # a slot is this much longer than a token's time (room for late wake-ups)
     GUARD = 0.003  # seconds: a call going late into its slot still leaves this to the next slot's holder
+    MIN_ROOM = 0.010  # seconds a call may be late into its slot, whatever the pace
 
     def __init__(
         self,
@@ -207,9 +208,11 @@ class Pacer:
         return True
 
     def _slot_shape(self) -> tuple[float, float]:
-        """A slot's length, and how late into it a call may go: the next slot's call is still a token after it."""
-        width = self.base * self.SLOT
-        return width, width - self.base / self.MARGIN - self.GUARD
+        """A slot's length, and how late into it a call may go: the next slot's call is still a token after it.
+        At a fast pace the room is at least MIN_ROOM, longer than a thread takes to wake."""
+        token = self.base / self.MARGIN
+        room = max(self.base * self.SLOT - token - self.GUARD, self.MIN_ROOM)
+        return token + self.GUARD + room, room
 
     def succeeded(self, generation: int | None) -> None:
         """A call sent under `generation` was answered (not with a 429)."""

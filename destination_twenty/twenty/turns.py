@@ -12,11 +12,13 @@ answer times, and none of them loses the rest of a token.
 
 A connection picks its slot at random. Meeting another there (a 429 on a slot it has not held for long) it gives
 the slot up and picks another; a slot it has held for a while it keeps through a few 429s, so the newcomer moves.
-Now and then it tests a slot it does not hold (a probe, late in the slot, so a holder sending at the start is not
-disturbed): two calls at once there, the second of which only a spare token lets through. Both through means
-tokens pile up unspent, as when a connection has finished: the slot becomes ours as well. A single free slot can
-be in use by two connections that picked the same one (its token carries the second), so one call there proves
-nothing. A miss makes the probes rarer.
+It tests slots it does not hold (a probe, late in the slot, so a holder sending at the start is not disturbed):
+two calls at once there, the second of which only a spare token lets through. Both through means tokens pile up
+unspent, as when a connection has finished: the slot becomes ours as well, and the next probe follows at once. A
+single free slot can be in use by two connections that picked the same one (its token carries the second), so one
+call there proves nothing. The first probe comes a few calls after the turns start, so a 429 that only looked like
+sharing (a bucket that a sync just before had left part-empty, a 429 from elsewhere) costs seconds; a miss makes
+the probes rarer.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ TURN, PROBE, SECOND = "turn", "probe", "second"
 class Turns:
     SETTLED = 5  # successes on a slot after which one 429 there no longer makes us give it up ...
     PATIENCE = 3  # ... only this many in a row (a newcomer gives up at its first)
-    PROBE_AFTER = 100  # successes without a 429 before a probe; doubles after each miss
+    FIRST_PROBE = 3  # successes before the first probe: a 429 that only looked like sharing is found out soon
+    PROBE_AFTER = 100  # successes without a 429 before a probe after a miss; doubles with each further miss
+    NEXT_PROBE = 1  # after a slot taken, the next probe comes at once (a finished connection frees all its)
 
     def __init__(self, slots: int, width: float, tolerance: float, rng: random.Random):
         self.slots = slots
@@ -41,7 +45,7 @@ class Turns:
         self._met: dict[int, int] = {}  # slot index → 429s in a row on a slot we had settled in
         self._last = -1  # the number of the slot we last sent in
         self._quiet = 0  # successes since our last 429
-        self._probe_after = self.PROBE_AFTER
+        self._probe_after = self.FIRST_PROBE
         self._probe: str | None = (
             None  # None; PROBE (the first call out); SECOND (its through: send the next)
         )
@@ -84,7 +88,7 @@ class Turns:
         if kind == SECOND:  # a spare token besides the slot's own: nobody spends this slot
             self._probe = None
             self.held[self._probed] = 0
-            self._probe_after = self.PROBE_AFTER
+            self._probe_after = self.NEXT_PROBE
             self._quiet = 0
             return
         if index in self.held:
@@ -96,7 +100,7 @@ class Turns:
         self._quiet = 0
         if kind != TURN:
             self._probe = None
-            self._probe_after *= 2
+            self._probe_after = max(self.PROBE_AFTER, self._probe_after * 2)
             return
         if index not in self.held:
             return
