@@ -19,7 +19,11 @@ class Clock:
 
 
 def share_one_bucket(
-    calls: list[int], seed: int = 1, bucket_left: int | None = None, starts: list[float] | None = None
+    calls: list[int],
+    seed: int = 1,
+    bucket_left: int | None = None,
+    starts: list[float] | None = None,
+    per_minute: float = 100,
 ) -> dict:
     """Each connection's calls through one bucket of 100 per 60 s (holding `bucket_left` tokens at the start, when
     given); a 429'd call is sent again."""
@@ -30,7 +34,7 @@ def share_one_bucket(
         long.tokens, long.last_refill_ms = bucket_left, clock.now * 1000
     pacers = [
         Pacer(
-            100,
+            per_minute,
             clock=lambda: clock.now,
             sleep=lambda _: False,
             wall=lambda: clock.now + 1.7e9,
@@ -151,6 +155,13 @@ def test_a_connection_started_after_another_reached_full_pace_is_refused_until_t
     assert second > first
     assert run["refused"] > 0.1 * (run["passed"] + run["refused"])
     assert all(p.turns is None for p in run["pacers"])
+
+
+def test_four_connections_started_seconds_apart_at_a_fifth_of_the_limit_each_seldom_meet():
+    # The README's way round the limit above: a requests_per_minute of about 80 % of each one's part.
+    run = share_one_bucket([334] * 4, 1, starts=[0.0, 1.0, 2.0, 3.0], per_minute=20)
+    assert run["passed"] == 4 * 334
+    assert run["refused"] <= 0.02 * (run["passed"] + run["refused"])
 
 
 def test_a_sync_started_on_a_bucket_another_sync_left_part_full_is_alone_again_within_seconds():
@@ -282,3 +293,15 @@ def test_at_a_pace_far_above_100_a_minute_turns_still_leave_room_for_a_late_wake
         assert ticket is not None
         pacer.succeeded(ticket)
     assert clock.now - started < 5.0
+
+
+def test_the_429_that_starts_the_turns_still_holds_every_call_for_its_retry_after():
+    clock = Clock()
+    pacer = Pacer(100, clock=lambda: clock.now, sleep=clock_sleep(clock), wall=lambda: clock.now)
+    for _ in range(25):
+        pacer.succeeded(pacer.wait())
+    pacer.rate_limited(pacer.wait(), RateLimitHint(retry_after=5))
+    assert pacer.turns is not None
+    refused_at = clock.now
+    pacer.wait()
+    assert clock.now >= refused_at + 5

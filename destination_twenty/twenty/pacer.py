@@ -178,6 +178,10 @@ class Pacer:
                     )
                 return
             if generation == self._generation and self._count_connections():
+                if hint.retry_after:  # the server's word still holds: nobody sends before it
+                    self._paused_until = max(
+                        self._paused_until, self._clock() + min(hint.retry_after, self.MAX_PAUSE)
+                    )
                 return
             if generation == self._generation:
                 slowest = max(self.base, min(self.base * self.MAX_WIDENING, 60.0))
