@@ -21,10 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import calls as calls_bench  # noqa: E402
 from bench.common import API_KEY, PEOPLE_MAPPING, messages, person, run_sync  # noqa: E402
-from destination_twenty.airbyte.protocol import Record, read_messages  # noqa: E402
+from destination_twenty.airbyte.protocol import read_messages  # noqa: E402
 from destination_twenty.config import ColumnMap  # noqa: E402
 from destination_twenty.mapping.mapper import Mapper  # noqa: E402
 from destination_twenty.mapping.schema import find_object  # noqa: E402
+from destination_twenty.write.messages import Record  # noqa: E402
 from twenty_emulator.testing import run_emulator  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -324,10 +325,19 @@ def main() -> int:
     report = render(results, quick=args.quick)
     print(report)
     if not args.quick:
-        RESULTS.write_text(report)
+        RESULTS.write_text(report + carried_sections())
         quote_in_readme(report)
         (RESULTS.parent / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     return 0 if all(passed(results).values()) else 1
+
+
+def carried_sections() -> str:
+    """The sections other benchmarks keep in RESULTS.md (bench/connections.py's, between its markers)."""
+    start, end = "<!-- connections -->", "<!-- /connections -->"
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    if start not in text or end not in text:
+        return ""
+    return "\n" + start + text.split(start, 1)[1].split(end, 1)[0] + end + "\n"
 
 
 def quote_in_readme(report: str) -> None:

@@ -78,11 +78,12 @@ class TwentyConfig:
     default_phone_country: str | None = None  # ISO 3166 alpha-2; reads phone numbers written without +
     identity_scope: str = ""  # in every derived id: two connections' streams of one name keep apart
     warnings: tuple[str, ...] = field(default=(), compare=False)  # for the log: keys that look misspelled
+    streams: tuple[Route, ...] = ()  # a route per stream (see "Routes" below); the top level is the default
 
     @property
     def object_path(self) -> str:
         """REST path segment of the object written: /rest/{object_path}."""
-        return self.custom_object if self.mode == "custom" else STANDARD_OBJECTS[self.mode]
+        return self.custom_object if self.mode == "custom" else STANDARD_OBJECTS.get(self.mode, "")
 
     @property
     def rest_url(self) -> str:
@@ -106,7 +107,8 @@ class TwentyConfig:
                 f"characters (at least {MIN_API_KEY_LENGTH}). Copy the whole key from Settings → APIs & Webhooks."
             )
         mode = raw.get("mode")
-        if mode not in MODES:
+        routes = _routes(raw)
+        if mode not in MODES:  # required as the spec says: the route of every stream `streams` does not name
             raise ConfigError(f"mode must be one of {', '.join(MODES)}; got {mode!r}.")
         custom_object = raw.get("custom_object")
         custom_object = None if custom_object == "" else custom_object
@@ -135,6 +137,7 @@ class TwentyConfig:
             default_phone_country=_phone_country(raw.get("default_phone_country")),
             identity_scope=_identity_scope(raw.get("identity_scope")),
             warnings=_unknown_top_level_keys(raw),
+            streams=routes,
         )
 
 
@@ -290,3 +293,154 @@ def _column_mapping(items: Any) -> tuple[ColumnMap, ...]:
             ColumnMap(column=column, field=target, transforms=tuple(transforms), if_not_found=if_not_found)
         )
     return tuple(result)
+
+
+# --- Routes: what each stream writes (key `streams`) ----------------------------------------------------------
+
+OPERATIONS = ("upsert", "create", "update", "delete")
+ON_SOURCE_DELETE = ("ignore", "delete")
+_ROUTE_KEYS = (
+    "stream",
+    "namespace",
+    "mode",
+    "custom_object",
+    "column_mapping",
+    "operation",
+    "on_source_delete",
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one stream's records go and what is done with them. The top-level mode, custom_object,
+    column_mapping and upsert make the default route, used for every stream no entry of `streams` names."""
+
+    stream: str | None  # None: the default route
+    namespace: str | None
+    mode: str
+    custom_object: str | None = None
+    column_mapping: tuple[ColumnMap, ...] = ()
+    operation: str = "upsert"  # upsert | create | update | delete
+    on_source_delete: str = (
+        "ignore"  # a record with _ab_cdc_deleted_at set: "ignore" it, or "delete" its match
+    )
+    # Set by a data-activation catalog: the matching key as Twenty field names (top-level, maybe several), and
+    # records that arrive already renamed to those names.
+    matching_key: tuple[str, ...] = ()
+    renamed: bool = False
+
+    @property
+    def object_path(self) -> str:
+        return self.custom_object if self.mode == "custom" else STANDARD_OBJECTS.get(self.mode, self.mode)
+
+    @property
+    def upsert(self) -> bool:
+        """Match records to stored ones (upsert, update, delete) rather than create them."""
+        return self.operation != "create"
+
+    @property
+    def name(self) -> str:
+        """How the stream is named in messages: namespace.stream, or "the default route"."""
+        if self.stream is None:
+            return "the default route"
+        return f"{self.namespace}.{self.stream}" if self.namespace else self.stream
+
+
+def default_route(config: TwentyConfig) -> Route | None:
+    """The top-level settings as a route, or None when the config has only `streams` (and no mode)."""
+    if not config.mode:
+        return None
+    return Route(
+        stream=None,
+        namespace=None,
+        mode=config.mode,
+        custom_object=config.custom_object,
+        column_mapping=config.column_mapping,
+        operation="upsert" if config.upsert else "create",
+    )
+
+
+def route_for(config: TwentyConfig, name: str, namespace: str | None) -> Route | None:
+    """The route of a stream: the entry naming its namespace and name, else the entry naming its name alone,
+    else the default route; None when nothing covers it."""
+    loose = None
+    for route in config.streams:
+        if route.stream != name:
+            continue
+        if route.namespace is not None and route.namespace == namespace:
+            return route
+        if route.namespace is None:
+            loose = route
+    return loose or default_route(config)
+
+
+def _routes(raw: Mapping[str, Any]) -> tuple[Route, ...]:
+    items = raw.get("streams")
+    if items is None or items == []:
+        return ()
+    if not isinstance(items, list):
+        raise ConfigError(
+            "streams must be a list of routes, each {stream, mode, column_mapping, operation, ...}."
+        )
+    upsert = _bool(raw, "upsert", DEFAULTS["upsert"])
+    routes: list[Route] = []
+    seen: dict[tuple[str, str | None], int] = {}
+    for i, item in enumerate(items):
+        where = f"streams[{i}]"
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"{where} must be an object with at least stream and mode.")
+        unknown = [k for k in item if k not in _ROUTE_KEYS]
+        if unknown:
+            close = get_close_matches(str(unknown[0]), _ROUTE_KEYS, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else f"; a route takes {', '.join(_ROUTE_KEYS)}"
+            raise ConfigError(f"{where} has an unknown key {unknown[0]!r}{hint}.")
+        stream = item.get("stream")
+        if not isinstance(stream, str) or not stream:
+            raise ConfigError(f"{where}.stream must be the name of a stream in the catalog.")
+        namespace = item.get("namespace")
+        namespace = None if namespace == "" else namespace
+        if namespace is not None and not isinstance(namespace, str):
+            raise ConfigError(f"{where}.namespace must be a string; got {namespace!r}.")
+        named = f"{where} (stream '{stream}')"
+        if (stream, namespace) in seen:
+            raise ConfigError(
+                f"{named} repeats streams[{seen[(stream, namespace)]}]: each stream has one route."
+            )
+        seen[(stream, namespace)] = i
+        mode = item.get("mode")
+        if mode not in MODES:
+            raise ConfigError(f"{named}.mode must be one of {', '.join(MODES)}; got {mode!r}.")
+        custom_object = item.get("custom_object")
+        custom_object = None if custom_object == "" else custom_object
+        if (mode == "custom" or custom_object is not None) and (
+            not isinstance(custom_object, str) or not CUSTOM_OBJECT_RE.fullmatch(custom_object)
+        ):
+            raise ConfigError(
+                f"{named}.custom_object must be the REST path segment of the custom object, letters and digits "
+                f"starting with a letter (e.g. myCustomObjects); got {custom_object!r}."
+            )
+        operation = item.get("operation", "upsert" if upsert else "create")
+        if operation not in OPERATIONS:
+            raise ConfigError(f"{named}.operation must be one of {', '.join(OPERATIONS)}; got {operation!r}.")
+        on_delete = item.get("on_source_delete", "ignore")
+        if on_delete not in ON_SOURCE_DELETE:
+            raise ConfigError(
+                f"{named}.on_source_delete must be one of {', '.join(ON_SOURCE_DELETE)} (what a record the "
+                f"source marks deleted, _ab_cdc_deleted_at, does); got {on_delete!r}."
+            )
+        try:
+            mapping = _column_mapping(item.get("column_mapping") or [])
+        except ConfigError as exc:
+            raise ConfigError(f"{named}: {exc}") from None
+        routes.append(
+            Route(
+                stream=stream,
+                namespace=namespace,
+                mode=mode,
+                custom_object=custom_object if mode == "custom" else None,
+                column_mapping=mapping,
+                operation=operation,
+                on_source_delete=on_delete,
+            )
+        )
+    return tuple(routes)

@@ -214,7 +214,7 @@ def test_the_deadline_also_ends_a_trickled_answer_over_tls(tmp_path):
     threading.Thread(target=serve, daemon=True).start()
     url = f"https://127.0.0.1:{listener.getsockname()[1]}"
     client = _client(url, retry_seconds=0, timeout=(2.0, 2.0), request_seconds=1.5)
-    client._session.verify = str(cert)  # trust the test certificate (the connector always verifies)
+    client.transport.session.verify = str(cert)  # trust the test certificate (the connector always verifies)
     try:
         with pytest.raises(TransientAPIError, match=r"the whole answer must come within 1\.5 s"):
             client.probe("people")

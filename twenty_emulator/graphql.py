@@ -232,10 +232,13 @@ def _cap(name: str) -> str:
 
 
 class GraphQL:
-    def __init__(self, workspace: Workspace, records: Records, answer_max: int = 10_000):
+    def __init__(
+        self, workspace: Workspace, records: Records, answer_max: int = 10_000, creates: bool = True
+    ):
         self.workspace = workspace
         self.records = records
         self.answer_max = answer_max  # records listed in a create<Plural> answer (versions.py)
+        self.creates = creates  # create mutations served (versions.py graphql); deletes are served by all
 
     def execute(self, raw: bytes) -> tuple[int, dict, int]:
         """Answer one POST /graphql body: (HTTP status, JSON answer, records in the mutations' data)."""
@@ -262,6 +265,10 @@ class GraphQL:
         errors = []
         for sel, obj, many, rows, upsert in plan:
             try:
+                if many == "delete":
+                    deleted = self.records.delete_many(obj, rows)
+                    data[sel.key] = [self._project(obj, r, sel.selections or []) for r in deleted]
+                    continue
                 written = self.records.create_many(obj, rows, upsert=upsert)
             except ApiError as exc:
                 code = _CODES.get(exc.status, "INTERNAL_SERVER_ERROR")
@@ -273,7 +280,7 @@ class GraphQL:
             shaped = [self._project(obj, r, sel.selections or []) for r in written]
             data[sel.key] = shaped if many else shaped[0]
         answer = {"errors": errors, "data": data} if errors else {"data": data}
-        return 200, answer, sum(len(rows) for _, _, _, rows, _ in plan)
+        return 200, answer, sum(len(rows) for _, _, many, rows, _ in plan if many != "delete")
 
     @staticmethod
     def _pick(operations: list[Operation], name) -> Operation:
@@ -289,13 +296,16 @@ class GraphQL:
             op = operations[0]
         if op.kind != "mutation":
             raise GraphQLError(
-                "The emulator's /graphql serves only the mutations create<Plural>(data, upsert) and "
-                "create<Singular>(data, upsert)."
+                "The emulator's /graphql serves only the mutations create<Plural>(data, upsert), "
+                "create<Singular>(data, upsert) and delete<Plural>(filter)."
             )
         return op
 
     def _plan(self, sel: Selection, variables: dict):
-        """Check one root field before anything is written: (selection, object, many, rows, upsert)."""
+        """Check one root field before anything is written: (selection, object, many, rows, upsert); for a
+        delete, (selection, object, "delete", filter, None)."""
+        if sel.name.startswith("delete"):
+            return self._plan_delete(sel, variables)
         obj, many = self._resolve(sel.name)
         type_name = _cap(obj.nameSingular)
         for arg in sel.arguments:
@@ -327,7 +337,41 @@ class GraphQL:
         self._check_selection(obj, sel.selections)
         return sel, obj, many, rows, bool(upsert)
 
+    def _plan_delete(self, sel: Selection, variables: dict):
+        """delete<Plural>(filter: <Singular>FilterInput!): upstream refuses a missing filter ('Filter is
+        required') and ids that are not UUIDs in filter.id.in (graphql-query-delete-many-resolver.service.ts
+        validate)."""
+        from .graphql_filter import FilterError, check
+
+        wanted = sel.name[len("delete") :]
+        obj = next((o for o in self.workspace.objects.values() if _cap(o.namePlural) == wanted), None)
+        if obj is None:
+            raise GraphQLError(f'Cannot query field "{sel.name}" on type "Mutation".')
+        for arg in sel.arguments:
+            if arg != "filter":
+                raise GraphQLError(f'Unknown argument "{arg}" on field "Mutation.{sel.name}".')
+        where = _substitute(sel.arguments.get("filter"), variables)
+        if not where:
+            raise GraphQLError("Filter is required", "BAD_USER_INPUT")
+        try:
+            check(obj, where)
+        except FilterError as exc:
+            raise GraphQLError(str(exc), "BAD_USER_INPUT") from None
+        ids = (where.get("id") or {}).get("in") if isinstance(where.get("id"), dict) else None
+        for value in ids or []:
+            if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F-]{36}", value):
+                raise GraphQLError(f"Invalid UUID format: {value}", "BAD_USER_INPUT")
+        if not sel.selections:
+            raise GraphQLError(
+                f'Field "{sel.name}" of type "[{_cap(obj.nameSingular)}]" must have a selection of subfields. '
+                f'Did you mean "{sel.name} {{ ... }}"?'
+            )
+        self._check_selection(obj, sel.selections)
+        return sel, obj, "delete", where, None
+
     def _resolve(self, name: str) -> tuple[ObjectMeta, bool]:
+        if not self.creates:
+            raise GraphQLError(f'Cannot query field "{name}" on type "Mutation".')
         if name.startswith("create") and len(name) > len("create"):
             wanted = name[len("create") :]
             for obj in self.workspace.objects.values():

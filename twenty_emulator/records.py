@@ -291,6 +291,27 @@ class Records:
             self._null_references(obj, record_id)
             return record
 
+    def delete_many(self, obj: ObjectMeta, where: dict) -> list[dict]:
+        """Soft-delete every record the GraphQL filter matches, in one transaction; answers them, with deletedAt
+        set (graphql-query-delete-many-resolver.service.ts: softDelete().returning('*')). A record already
+        soft-deleted matches too and gets a new deletedAt, as both real lines answered (v2 and v1.3 rigs,
+        December 2026): deleting twice answers the same records twice."""
+        from .graphql_filter import matches
+
+        with self.store.lock:
+            hits = []
+            for text in self.store.all_records(obj):
+                record = json.loads(text)
+                if matches(record, where, obj):
+                    hits.append(record)
+            stamp = self._timestamp()
+            for record in hits:
+                record["deletedAt"] = stamp
+            if hits:
+                with self.store.transaction() as conn:
+                    self.store.update_many(conn, obj, [(r, _dumps(r)) for r in hits])
+            return hits
+
     def restore_one(self, obj: ObjectMeta, record_id: str) -> dict:
         with self.store.lock:
             record = self._load(obj, record_id, include_deleted=True)

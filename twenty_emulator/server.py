@@ -116,7 +116,9 @@ class Emulator:
         self.records = Records(
             self.workspace, self.store, self.config.api_key_name, self.max_batch, self.version
         )
-        self.graphql = GraphQL(self.workspace, self.records, self.version.graphql_answer_max)
+        self.graphql = GraphQL(
+            self.workspace, self.records, self.version.graphql_answer_max, creates=self.version.graphql
+        )
         self.metadata_graphql = MetadataGraphQL(self.workspace)
         for obj in self.workspace.objects.values():
             self.store.ensure_table(obj)
@@ -273,7 +275,7 @@ class Handler(BaseHTTPRequestHandler):
         is_rest = (
             path == "/rest"
             or path.startswith("/rest/")
-            or (path == "/graphql" and emu.version.graphql)
+            or (path == "/graphql" and (emu.version.graphql or emu.version.graphql_deletes))
             or (path == "/metadata" and emu.version.metadata_graphql)
         )
         if path.startswith("/_emulator/"):
@@ -418,7 +420,16 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, method: str, path: str, query: dict, raw: bytes, raw_query: str, entry: dict):
         if path == "/healthz" and method == "GET":
             return 200, {"status": "ok", "info": {}, "error": {}, "details": {}}, None
-        if path == "/graphql" and method == "POST" and self.emulator.version.graphql:
+        if (
+            path == "/graphql"
+            and method == "POST"
+            and (
+                self.emulator.version.graphql
+                or (self.emulator.version.graphql_deletes and _root_field(raw).startswith("delete"))
+            )
+        ):
+            # A mode without the create mutations plays a /graphql of deletes only: anything else is a 404 there
+            # (a simplification: the real server answers its whole schema).
             return self._graphql(raw, entry)
         if path == "/metadata" and method == "POST" and self.emulator.version.metadata_graphql:
             return self._metadata_graphql(raw)
@@ -585,16 +596,11 @@ class Handler(BaseHTTPRequestHandler):
             )
         if method == "DELETE" and record_id is not None:
             self._throttle()
-            soft = query.get("soft_delete") == "true"
-            return (
-                200,
-                {
-                    "data": {
-                        f"delete{_cap(obj.nameSingular)}": emu.records.delete_one(obj, record_id, soft=soft)
-                    }
-                },
-                None,
-            )
+            soft = query.get("soft_delete") == "true" and not emu.version.rest_delete_destroys
+            deleted = emu.records.delete_one(obj, record_id, soft=soft)
+            if emu.version.rest_delete_destroys:
+                deleted = {"id": deleted["id"]}  # the v1.3 handler answers the id alone (recorded)
+            return 200, {"data": {f"delete{_cap(obj.nameSingular)}": deleted}}, None
         if method == "DELETE":
             raise bad_request(
                 "Filters are mandatory for bulk delete operations"

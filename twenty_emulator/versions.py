@@ -31,6 +31,15 @@ class TwentyVersion:
     # POST /graphql serves create<Plural>(data, upsert) / create<Singular>(data, upsert) mutations
     # (engine/api/graphql/graphql-query-runner/resolvers/graphql-query-create-many-resolver.service.ts).
     graphql: bool = False
+    # POST /graphql serves delete<Plural>(filter: ...), which soft-deletes every record the filter matches in
+    # one call and answers them all (graphql-query-delete-many-resolver.service.ts: applyFilterToBuilder, then
+    # softDelete().returning('*'); 150 in one call on the real v1.3 line). Every version serves it; `graphql`
+    # above adds the create mutations.
+    graphql_deletes: bool = True
+    # REST DELETE /rest/{plural}/{id} destroys the row whatever ?soft_delete says: the v1.3 line's
+    # rest-api-delete-one.handler.ts calls repository.delete, not softDelete. Later lines read the flag
+    # (parse-soft-delete-rest-request.util.ts, true only for soft_delete=true).
+    rest_delete_destroys: bool = False
     # How many records a create<Plural> answer lists at most: the resolver reads what it wrote back with
     # .take(QUERY_MAX_RECORDS), whatever the batch held (graphql-query-create-many-resolver.service.ts,
     # fetchUpsertedRecords; twenty-shared/src/constants/QueryMaxRecords.ts: 60 on the v1.3 line, 10_000 from
@@ -82,6 +91,7 @@ VERSIONS = {
         lenient_numbers=True,
         rest_throttled=False,
         graphql=True,
+        rest_delete_destroys=True,
         graphql_answer_max=60,
         field_limiter=True,
     ),

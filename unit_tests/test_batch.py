@@ -1,6 +1,8 @@
 """Pure helpers of the batch sender: which writes Twenty would wipe, and the lookup filters built for them."""
 
-from destination_twenty.write.batch import Item, _is_partial, _lookup_filters
+from destination_twenty.mapping.replaced import is_partial
+from destination_twenty.write.items import Item
+from destination_twenty.write.reconcile import lookup_filters
 
 
 def item(payload, keys=()):
@@ -8,11 +10,11 @@ def item(payload, keys=()):
 
 
 def test_partial_links_and_emails():
-    assert _is_partial("LINKS", {"primaryLinkUrl": "https://a.example"})
-    assert _is_partial("LINKS", {"primaryLinkUrl": "u", "primaryLinkLabel": "l"})
-    assert not _is_partial("LINKS", {"primaryLinkUrl": "u", "primaryLinkLabel": "l", "secondaryLinks": []})
-    assert _is_partial("EMAILS", {"additionalEmails": ["a@x.example"]})
-    assert not _is_partial("EMAILS", {"primaryEmail": "a@x.example"})  # Twenty keeps additionalEmails then
+    assert is_partial("LINKS", {"primaryLinkUrl": "https://a.example"})
+    assert is_partial("LINKS", {"primaryLinkUrl": "u", "primaryLinkLabel": "l"})
+    assert not is_partial("LINKS", {"primaryLinkUrl": "u", "primaryLinkLabel": "l", "secondaryLinks": []})
+    assert is_partial("EMAILS", {"additionalEmails": ["a@x.example"]})
+    assert not is_partial("EMAILS", {"primaryEmail": "a@x.example"})  # Twenty keeps additionalEmails then
 
 
 def test_lookup_filters_use_in_lists_and_look_up_odd_keys_alone():
@@ -27,7 +29,7 @@ def test_lookup_filters_use_in_lists_and_look_up_odd_keys_alone():
     # Twenty's or() splitter toggles on quotes and brackets, and it counts parentheses even inside quotes, so no
     # quoting carries such a value: each odd key is a lone [like] with `_` for every syntax character (issue 19,
     # item 9; the rows found are compared by their own key).
-    assert _lookup_filters(items) == [
+    assert lookup_filters(items) == [
         "or(id[in]:[00000000-0000-4000-8000-000000000001],emails.primaryEmail[in]:[a@x.example,b@x.example])",
         "domainName.primaryLinkUrl[like]:https://a.example/x_y",
         "domainName.primaryLinkUrl[like]:say%%hi%",  # `%` where Twenty may store %20, %22 (keys.link_key)
@@ -40,7 +42,7 @@ def test_long_lookups_are_split_to_keep_urls_short():
         item({}, [("emails.primaryEmail", f"person.number.{i}@a-rather-long-domain.example")])
         for i in range(200)
     ]
-    expressions = _lookup_filters(items)
+    expressions = lookup_filters(items)
     assert len(expressions) > 1
     assert all(len(e) < 6500 for e in expressions)
     assert sum(e.count("@") for e in expressions) == 200  # every value looked up, once

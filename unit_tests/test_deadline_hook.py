@@ -4,6 +4,7 @@ urllib3 release moves them, before a trickling server could hold a sync for ever
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
@@ -13,7 +14,10 @@ from destination_twenty.twenty.deadlines import Watch, WatchedAdapter, watching
 
 
 class _Ok(BaseHTTPRequestHandler):
+    delay = 0.0
+
     def do_GET(self):  # noqa: N802 - http.server's naming
+        time.sleep(self.delay)
         body = b"{}"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -58,8 +62,12 @@ def test_a_request_through_the_watched_adapter_hands_its_socket_to_the_watch():
         server.server_close()
 
 
+class _Slow(_Ok):
+    delay = 0.5  # the answer comes after the socket is cut: nothing is buffered yet to read
+
+
 def test_an_expired_watch_cuts_the_socket_it_was_handed():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     session = requests.Session()
     session.mount("http://", WatchedAdapter(max_retries=0))

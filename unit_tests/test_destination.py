@@ -2,7 +2,7 @@
 
 import pytest
 
-from destination_twenty.airbyte.commands import _check_retry_seconds, check_catalog
+from destination_twenty.airbyte.commands import check_catalog, check_retry_seconds
 from destination_twenty.errors import ConfigError
 
 
@@ -44,7 +44,7 @@ def test_each_unusable_catalog_gets_a_sentence(catalog, says):
 
 
 def test_the_hidden_check_budget_only_shortens_the_real_one():
-    assert _check_retry_seconds({}) == 15.0
-    assert _check_retry_seconds({"check_retry_seconds": 1}) == 1.0
-    assert _check_retry_seconds({"check_retry_seconds": 600}) == 15.0  # never longer than check's promise
-    assert _check_retry_seconds({"check_retry_seconds": True}) == 15.0
+    assert check_retry_seconds({}) == 15.0
+    assert check_retry_seconds({"check_retry_seconds": 1}) == 1.0
+    assert check_retry_seconds({"check_retry_seconds": 600}) == 15.0  # never longer than check's promise
+    assert check_retry_seconds({"check_retry_seconds": True}) == 15.0

@@ -28,4 +28,10 @@ def test_normalize_url_never_raises(url):
 
 @given(st.text(alphabet="abcXYZ:/.-", max_size=30))
 def test_strict_and_lenient_agree_on_parseable_urls(url):
-    assert normalize_url_strict(url) == normalize_url(url)
+    try:
+        strict = normalize_url_strict(url)
+    except ValueError:
+        # Unparseable (`X://::`: a port that is no number): the lenient form keeps the text as written.
+        assert normalize_url(url) == url.strip()
+    else:
+        assert strict == normalize_url(url)

@@ -1,7 +1,8 @@
 """Link keys compare a URL whichever form Twenty stored it in (issue 19, item 9): the v2-line server stores
 `say"hi` as `say%22hi` (as `new URL()` gives it), other versions as written."""
 
-from destination_twenty.mapping.keys import alone_filter, fits_in_a_list, link_key
+from destination_twenty.mapping.keys import link_key
+from destination_twenty.twenty.filters import alone_filter, fits_in_a_list
 
 
 def test_a_link_stored_percent_encoded_has_the_key_of_the_link_sent():

@@ -38,6 +38,7 @@ PACKAGE = "destination_twenty"
 SYNC_SPEC_HINT = "Run `cp destination_twenty/spec.json spec.json` to resync the top-level copy."
 
 EXPECTED_PROPERTIES = {
+    "streams",
     "api_key",
     "mode",
     "api_url",

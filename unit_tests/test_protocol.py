@@ -4,6 +4,7 @@ import io
 import json
 
 from destination_twenty.airbyte import protocol
+from destination_twenty.write.messages import Record, State, UnparseableRecord, Unreadable
 
 
 def lines(*messages):
@@ -54,14 +55,14 @@ def test_bad_lines_become_readable_reasons_not_crashes():
             )
         )
     )
-    reasons = [m.reason for m in messages if isinstance(m, protocol.Unreadable)]
+    reasons = [m.reason for m in messages if isinstance(m, Unreadable)]
     assert reasons == [
         "input line 1 is not JSON; ignored",
         "input line 2 is not a JSON object; ignored",
         "input line 3 is a RECORD without a stream name; ignored",
         "input line 4 is a STATE without a state object; ignored",
     ]
-    (record,) = [m for m in messages if isinstance(m, protocol.Record)]
+    (record,) = [m for m in messages if isinstance(m, Record)]
     assert record.stream == "s" and record.data == [1, 2]  # the writer rejects it with a reason
 
 
@@ -98,18 +99,15 @@ def test_lines_orjson_refuses_are_read_by_the_standard_library_or_become_records
         )
     )
     state, surrogate, too_deep, nan, huge, not_utf8, nameless, deep_state = messages
-    assert isinstance(state, protocol.State) and state.raw["data"] == {"c": "\ud800"}
-    assert isinstance(surrogate, protocol.UnparseableRecord) and "column 'x[1]'" in surrogate.reason
-    assert isinstance(too_deep, protocol.UnparseableRecord) and "deeper" in too_deep.reason
+    assert isinstance(state, State) and state.raw["data"] == {"c": "\ud800"}
+    assert isinstance(surrogate, UnparseableRecord) and "column 'x[1]'" in surrogate.reason
+    assert isinstance(too_deep, UnparseableRecord) and "deeper" in too_deep.reason
     assert (too_deep.stream, too_deep.namespace) == ("s", "n")  # read from the tokens, after the deep data
-    assert isinstance(nan, protocol.UnparseableRecord) and "NaN" in nan.reason
-    assert isinstance(huge, protocol.UnparseableRecord) and "too large" in huge.reason
-    assert isinstance(not_utf8, protocol.UnparseableRecord) and not_utf8.stream == "s"
-    assert isinstance(nameless, protocol.Unreadable) and "names no stream" in nameless.reason
-    assert (
-        isinstance(deep_state, protocol.Unreadable)
-        and "a STATE message that cannot be parsed" in deep_state.reason
-    )
+    assert isinstance(nan, UnparseableRecord) and "NaN" in nan.reason
+    assert isinstance(huge, UnparseableRecord) and "too large" in huge.reason
+    assert isinstance(not_utf8, UnparseableRecord) and not_utf8.stream == "s"
+    assert isinstance(nameless, Unreadable) and "names no stream" in nameless.reason
+    assert isinstance(deep_state, Unreadable) and "a STATE message that cannot be parsed" in deep_state.reason
 
 
 def test_a_lone_surrogate_in_an_echoed_state_is_written_as_its_escape():

@@ -1,8 +1,9 @@
 """Issue 19, item 6, pure logic: what a sync wrote is known by its keys, and the resolver asks Twenty about
 every key it does not know, even after reading a small target whole."""
 
-from destination_twenty.mapping.relations import Lookup, Resolver
-from destination_twenty.mapping.written import WrittenKeys
+from destination_twenty.mapping.relations import Lookup
+from destination_twenty.write.links import Resolver
+from destination_twenty.write.written import WrittenKeys
 
 DOMAIN = "domainName.primaryLinkUrl"
 

@@ -12,14 +12,14 @@ import sys
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from difflib import get_close_matches
 from typing import Any
 
 import orjson
 
 from destination_twenty.airbyte import protocol
+from destination_twenty.airbyte.activation import stream_routes
 from destination_twenty.airbyte.discover import destination_catalog
-from destination_twenty.config import TwentyConfig
+from destination_twenty.config import Route, TwentyConfig, default_route, route_for
 from destination_twenty.errors import (
     AuthenticationError,
     ConfigError,
@@ -30,12 +30,21 @@ from destination_twenty.errors import (
 from destination_twenty.mapping import relations
 from destination_twenty.mapping.columns import check_columns
 from destination_twenty.mapping.mapper import Mapper
-from destination_twenty.mapping.schema import ObjectSchema, find_object, object_names
-from destination_twenty.streams import stream_key
+from destination_twenty.mapping.schema import ObjectSchema
 from destination_twenty.twenty.capabilities import detect
 from destination_twenty.twenty.client import TwentyClient
 from destination_twenty.twenty.metadata import read_workspace
 from destination_twenty.write.items import matching_rule
+from destination_twenty.write.messages import Message
+from destination_twenty.write.routes import (
+    Routes,
+    all_routes,
+    describe,
+    plan_routes,
+    prepare_route,
+    read_metadata,
+)
+from destination_twenty.write.streams import stream_key
 from destination_twenty.write.writer import SyncFailed, Writer
 
 logger = logging.getLogger("airbyte")
@@ -44,7 +53,8 @@ CHECK_RETRY_SECONDS = 15.0  # check must answer within 30 s even when the URL is
 CHECK_TIMEOUT = (5.0, 10.0)
 # The destination sync modes of the Airbyte protocol; the ones we cannot do are refused with a sentence.
 DESTINATION_SYNC_MODES = ("append", "overwrite", "append_dedup", "update", "soft_delete")
-SUPPORTED_SYNC_MODES = ("append", "append_dedup")
+# update and soft_delete come from Airbyte's data activation (activation.py): update-only and delete routes.
+SUPPORTED_SYNC_MODES = ("append", "append_dedup", "update", "soft_delete")
 
 
 class DestinationTwenty:
@@ -61,14 +71,14 @@ class DestinationTwenty:
             # A handful of calls: pacing them at a low requests_per_minute would only make check slow.
             client = TwentyClient(
                 twenty_config,
-                retry_seconds=_check_retry_seconds(config),
+                retry_seconds=check_retry_seconds(config),
                 timeout=CHECK_TIMEOUT,
                 per_minute=600,
             )
             try:
                 prepared = prepare(twenty_config, client)
                 schema, warnings = prepared.schema, prepared.warnings
-                client.probe(twenty_config.object_path)
+                client.probe(all_routes(twenty_config)[0].object_path)
                 if schema is not None:
                     found = detect(
                         client, twenty_config.upsert, schema, prepared.objects, prepared.targets_from
@@ -81,6 +91,7 @@ class DestinationTwenty:
                         f"Matching: on an Append + Deduped stream with a primary key, {dedup}; on other streams, "
                         f"{other}."
                     )
+                warnings.extend(_check_routes(twenty_config, client, prepared))
             finally:
                 client.close()
         except TwentyDestinationError as exc:
@@ -104,38 +115,36 @@ class DestinationTwenty:
         self,
         config: Mapping[str, Any],
         configured_catalog: Mapping[str, Any],
-        input_messages: Iterable[protocol.Record | protocol.State | protocol.Unreadable],
+        input_messages: Iterable[Message],
     ) -> Iterator[dict[str, Any]]:
         twenty_config = TwentyConfig.from_mapping(config)
         protocol.register_secret(twenty_config.api_key)
         for warning in twenty_config.warnings:
             yield protocol.log_message("WARN", warning)
         primary_keys, deduped = check_catalog(configured_catalog)
-        for warning in check_columns(configured_catalog, twenty_config.column_mapping):  # before any request
-            yield protocol.log_message("WARN", warning)
+        streams = catalog_streams(configured_catalog)
+        overrides = stream_routes(twenty_config, configured_catalog)
+        for route, of_route in _streams_by_route(
+            twenty_config, configured_catalog, overrides
+        ):  # before any request
+            for warning in check_columns(of_route, route.column_mapping):
+                yield protocol.log_message("WARN", warning)
         client = TwentyClient(twenty_config, timeout=_timeout(config))
         try:
-            prepared = prepare(twenty_config, client)
-            schema, mapper, warnings, relation_plan = (
-                prepared.schema,
-                prepared.mapper,
-                prepared.warnings,
-                prepared.relations,
-            )
-            for warning in warnings:
-                # With the schema these are notes on what the writer does about Twenty's quirks; without, risks.
-                yield protocol.log_message("INFO" if schema is not None else "WARN", warning)
-            writer = Writer(
-                twenty_config,
-                client,
-                mapper,
-                schema,
-                primary_keys=primary_keys,
-                deduped=deduped,
-                relations=relation_plan,
-            )
+            used = [overrides.get(stream_key(n, ns)) or route_for(twenty_config, n, ns) for n, ns in streams]
+            workspace = read_metadata(client, [r for r in used if r is not None] or all_routes(twenty_config))
+            objects = workspace.objects if workspace is not None else None
+            targets = plan_routes(twenty_config, streams, objects, overrides)
+            for note in workspace.notes if workspace is not None else ():
+                yield protocol.log_message("INFO", note)
+            for target in {id(t): t for t in targets.values()}.values():
+                for warning in target.warnings:
+                    # With the schema these are notes on what the writer does about Twenty's quirks; without, risks.
+                    yield protocol.log_message("INFO" if target.schema is not None else "WARN", warning)
+            routes = Routes(twenty_config, targets, primary_keys, deduped, objects=objects)
+            writer = Writer(twenty_config, client, routes=routes)
             yield from (protocol.log_message("INFO", line) for line in writer.matching_rules())
-            yield from writer.run(input_messages)
+            yield from (protocol.render(event) for event in writer.run(input_messages))
         finally:
             client.close()
 
@@ -204,57 +213,24 @@ class Prepared:
     targets_from: str | None = None  # where relation targets came from (twenty/metadata.py)
 
 
-def prepare(config: TwentyConfig, client: TwentyClient) -> Prepared:
-    """Read the workspace's metadata and validate the mapping against it, before any record is written.
+def prepare(config: TwentyConfig, client: TwentyClient, route: Route | None = None) -> Prepared:
+    """Read the workspace's metadata and validate a route's mapping against it (default: the top-level
+    settings), before any record is written.
 
-    The metadata is read once here; check's capability probe reuses it (Prepared.objects).
+    The metadata is read once here; check's capability probe and the other routes reuse it (Prepared.objects).
     """
-    # Unknown transforms fail here, schema or not.
-    mapper = Mapper(config.column_mapping, phone_country=config.default_phone_country)
-    plural = config.object_path
-    try:
-        workspace = read_workspace(
-            client, lambda objects: relations.targets_wanted(config.column_mapping, plural, objects)
-        )
-    except AuthenticationError as exc:
-        # A key without the Data Model permission can still write records; prove it can read the object.
-        try:
-            client.probe(plural)
-        except AuthenticationError:
-            raise exc from None
-        note = (
-            "The API key may not read Twenty's data model (metadata), so the column mapping cannot be checked "
-            "before writing; give the key's role the Data Model permission for early, clearer errors."
-        )
-        return Prepared(
-            None, mapper, [note, *mapper.warnings()], relations.plan(config.column_mapping, plural, None), []
-        )
-    objects = workspace.objects
-    schema = find_object(objects, plural)
-    if schema is None:
-        names = object_names(objects)
-        close = get_close_matches(plural, names, n=3, cutoff=0.5)
-        hint = f" Closest: {', '.join(close)}." if close else f" Objects: {', '.join(sorted(names))}."
-        what = "Custom object" if config.mode == "custom" else "Object"
-        raise ConfigError(f"{what} '{plural}' does not exist in this Twenty workspace.{hint}")
-    relation_plan = relations.plan(config.column_mapping, plural, objects)
-    mapper = Mapper(relation_plan.columns, schema, phone_country=config.default_phone_country)
-    problems = [*relation_plan.problems, *mapper.problems()]
-    if problems:
-        # A failed read of relation targets (workspace.notes) is the reason a lookup could not be planned.
-        raise ConfigError(
-            "The column mapping does not fit Twenty's "
-            + plural
-            + ": "
-            + " ".join([*problems, *workspace.notes])
-        )
+    route = route or default_route(config) or all_routes(config)[0]
+    workspace = read_metadata(client, all_routes(config))
+    objects = workspace.objects if workspace is not None else None
+    notes = workspace.notes if workspace is not None else []
+    target = prepare_route(config, route, objects, notes)
     return Prepared(
-        schema,
-        mapper,
-        [*workspace.notes, *mapper.warnings(), *relation_plan.notes],
-        relation_plan,
-        objects,
-        workspace.targets_from,
+        target.schema,
+        target.mapper,
+        [*notes, *target.warnings],
+        target.relations,
+        objects or [],
+        workspace.targets_from if workspace is not None else None,
     )
 
 
@@ -287,7 +263,8 @@ def check_catalog(catalog: Mapping[str, Any]) -> tuple[dict[str, list[list[str]]
         if mode not in SUPPORTED_SYNC_MODES:
             raise ConfigError(
                 f"Stream '{name}' asks for destination sync mode '{mode}'; Twenty supports "
-                "append and append_dedup (records are created or upserted, never deleted). In the Airbyte UI choose "
+                "append, append_dedup, update and soft_delete (a full overwrite would delete every record the sync does "
+                "not send). In the Airbyte UI choose "
                 'Append or Append + Deduped; with PyAirbyte pass write_strategy="append" (its default picks '
                 "overwrite for a stream with no primary key)."
             )
@@ -301,12 +278,47 @@ def check_catalog(catalog: Mapping[str, Any]) -> tuple[dict[str, list[list[str]]
             )
         key = stream_key(name, namespace)  # as the writer tells streams apart
         primary_keys[key] = [list(p) for p in (pk or []) if p]
-        if mode == "append_dedup":
+        if mode in ("append_dedup", "update", "soft_delete"):  # one Twenty record per primary key
             deduped.add(key)
     return primary_keys, deduped
 
 
-def _check_retry_seconds(config: Mapping[str, Any]) -> float:
+def catalog_streams(catalog: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """(name, namespace) of every configured stream (check_catalog has validated their shape)."""
+    return [(c["stream"]["name"], c["stream"].get("namespace")) for c in catalog["streams"]]
+
+
+def _streams_by_route(
+    config: TwentyConfig, catalog: Mapping[str, Any], overrides: Mapping[str, Route]
+) -> list[tuple[Route, dict[str, Any]]]:
+    """The configured streams of each route, as a catalog: its column mapping is checked against them."""
+    grouped: dict[Route, list[Any]] = {}
+    for configured in catalog["streams"]:
+        name, namespace = configured["stream"]["name"], configured["stream"].get("namespace")
+        route = overrides.get(stream_key(name, namespace)) or route_for(config, name, namespace)
+        if route is not None and not route.renamed:
+            grouped.setdefault(route, []).append(configured)
+    return [(route, {**catalog, "streams": streams}) for route, streams in grouped.items()]
+
+
+def _check_routes(config: TwentyConfig, client: TwentyClient, prepared: Prepared) -> list[str]:
+    """check's line for each route of `streams`, each validated as write would (object, fields, relations,
+    operation) and its object proved readable."""
+    if not config.streams:
+        return []
+    objects = prepared.objects if prepared.schema is not None else None
+    lines = []
+    probed: set[str] = set()
+    for route in all_routes(config):
+        target = prepare_route(config, route, objects)
+        if target.plural not in probed:
+            client.probe(target.plural)
+            probed.add(target.plural)
+        lines.append(describe(target))
+    return lines
+
+
+def check_retry_seconds(config: Mapping[str, Any]) -> float:
     """check's retry budget; `check_retry_seconds` is an undocumented knob for tests (a real check keeps 15 s)."""
     seconds = config.get("check_retry_seconds")
     if (

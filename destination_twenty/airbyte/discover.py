@@ -1,9 +1,11 @@
 """`destination-twenty discover`: what this workspace can receive, as an Airbyte DESTINATION_CATALOG (protocol
 0.16+; the CDK has no destination discover, so the message is built here as plain JSON).
 
-One operation per active, non-system object and supported sync mode: its writable fields as JSON schema
-(composite sub-fields as nested objects, select options as enums, MANY_TO_ONE relations as their join column and
-their lookup paths), and on append_dedup its matching keys (id and the unique fields). PyAirbyte users and people
+One operation per active, non-system object and sync mode (append, append_dedup, update, soft_delete: what write
+accepts, activation.py): its writable fields as JSON schema (composite sub-fields as nested objects, select options
+as enums, MANY_TO_ONE relations as their join column and their lookup paths), and, but on append, its matching
+keys: lists of top-level field names, as the platform puts them in a stream's primary_key (id, and each unique
+field: emails, domainName; a composite field is matched on its primary sub-field). PyAirbyte users and people
 writing a column mapping read it.
 """
 
@@ -15,10 +17,8 @@ from typing import Any
 from destination_twenty.airbyte import protocol
 from destination_twenty.mapping.schema import COMPOSITE_SUBFIELDS, ObjectSchema, find_object
 
-SYNC_MODES = (
-    "append",
-    "append_dedup",
-)  # what the connector writes; overwrite would delete, which it never does
+# What the connector writes; overwrite would delete every record a sync does not send, which it never does.
+SYNC_MODES = ("append", "append_dedup", "update", "soft_delete")
 
 _SCALAR: dict[str, dict[str, Any]] = {
     "TEXT": {"type": "string"},
@@ -53,10 +53,10 @@ def destination_catalog(objects: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         if schema is None:
             continue
         json_schema = _object_schema(schema, objects)
-        keys = [path.split(".") for path in schema.unique_paths]
+        keys = [[path.split(".")[0]] for path in schema.unique_paths]
         for mode in SYNC_MODES:
             operation: dict[str, Any] = {"object_name": plural, "sync_mode": mode, "json_schema": json_schema}
-            if mode == "append_dedup":
+            if mode != "append":
                 operation["matching_keys"] = keys
             operations.append(operation)
     return protocol.destination_catalog(operations)

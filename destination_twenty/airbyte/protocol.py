@@ -19,52 +19,22 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from destination_twenty.config import MIN_API_KEY_LENGTH
 from destination_twenty.redact import redact_urls
-from destination_twenty.streams import stream_key
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    stream: str
-    data: Any  # should be a JSON object; anything else is rejected by the writer with a reason
-    namespace: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class UnparseableRecord(Record):
-    """A RECORD line whose data cannot be used (no parser reads it, or it holds text that is not Unicode): the
-    writer rejects it with `reason` and counts it against its stream, like any other bad record."""
-
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class State:
-    raw: dict[str, Any]  # the `state` object exactly as received (keeps the platform's `id`)
-
-    @property
-    def streams(self) -> list[str] | None:
-        """Streams this state checkpoints; None for GLOBAL and LEGACY states, which cover them all."""
-        if self.raw.get("type") == "STREAM":
-            descriptor = (self.raw.get("stream") or {}).get("stream_descriptor") or {}
-            name, namespace = descriptor.get("name"), descriptor.get("namespace")
-            if not isinstance(name, str):
-                return None
-            return [stream_key(name, namespace)]
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class Unreadable:
-    """A stdin line that is no Airbyte message we can use: reported, never fatal."""
-
-    reason: str
+from destination_twenty.write.messages import (
+    Checkpoint,
+    Event,
+    Failure,
+    Log,
+    Record,
+    State,
+    UnparseableRecord,
+    Unreadable,
+)
 
 
 class _Unparseable(Exception):
@@ -249,6 +219,19 @@ def state_with_stats(state: State, written: int, rejected: int) -> dict[str, Any
         stats["rejectedRecordCount"] = float(rejected)
     raw["destinationStats"] = stats
     return {"type": "STATE", "state": raw}
+
+
+def render(event: Event) -> dict[str, Any]:
+    """The Airbyte message for one of the writer's events (write/messages.py)."""
+    if isinstance(event, Log):
+        return log_message(event.level, event.text)
+    if isinstance(event, Checkpoint):
+        return state_with_stats(event.state, event.written, event.rejected)
+    if isinstance(event, Failure):
+        return error_trace(
+            event.message, failure_type=event.failure_type, stream=event.stream, namespace=event.namespace
+        )
+    raise TypeError(f"not a writer event: {event!r}")
 
 
 def log_message(level: str, message: str) -> dict[str, Any]:

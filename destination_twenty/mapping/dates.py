@@ -1,7 +1,7 @@
 """Dates and date-times as Twenty reads them: parsed from what a warehouse sends, written in Twenty's own form.
 
-One home for date parsing: the mapper's DATE and DATE_TIME coercion and the batch's comparison of stored instants
-both use parse_moment.
+One home for date parsing: the mapper's DATE and DATE_TIME coercion and the comparison of stored instants
+(write/reconcile.py) both use parse_moment.
 """
 
 from __future__ import annotations

@@ -28,17 +28,9 @@ def unique_keys(payload: Mapping[str, Any], schema: ObjectSchema | None) -> list
         value = payload.get(top)
         if sub:
             value = value.get(sub) if isinstance(value, Mapping) else None
-        if value is None or isinstance(value, (dict, list)):
-            continue
-        text = text_form(value).strip()
-        if sub == "primaryEmail":
-            text = normalize_email(text)
-        elif path == "id":
-            text = text.lower()
-        elif sub == "primaryLinkUrl":
-            text = link_key(text)
-        if text:
-            keys.append((path, text))
+        key = key_form(path, value)
+        if key is not None:
+            keys.append((path, key))
     return keys
 
 
@@ -54,6 +46,20 @@ def key_form(path: str, value: Any) -> str | None:
     elif sub == "primaryLinkUrl":
         text = link_key(text)
     return text or None
+
+
+def same_text(sent: str, held: str) -> bool:
+    """Is the text Twenty holds the text sent, as Twenty may give it back? It lower-cases emails and drops a
+    link's trailing "/", and the field's type is not known here: any text is compared that loosely."""
+    return sent.strip().rstrip("/").casefold() == held.strip().rstrip("/").casefold()
+
+
+def match_text(path: str, value: Any) -> str | None:
+    """One field of a matching key (data activation: any top-level field, maybe several) in key_form; a
+    boolean is compared as its text. None for an empty or structured value."""
+    if isinstance(value, bool):
+        return text_form(value)
+    return key_form(path, value)
 
 
 def normalize_email(value: str) -> str:
@@ -76,8 +82,8 @@ def normalize_url(value: str) -> str:
 # Characters a WHATWG URL parser percent-encodes in a path or query (the printable ones). Some Twenty versions
 # store a link as `new URL(...)` gives it (`say"hi` as `say%22hi`: seen on the v2-line server), others as written
 # (lowercaseUrlOriginAndRemoveTrailingSlash in twenty-shared has had both forms), so keys compare with them decoded.
-_PERCENT_ENCODED = frozenset(" \"<>`{}'")
-_ENCODED_FORM = re.compile("%(" + "|".join(f"{ord(c):02X}" for c in sorted(_PERCENT_ENCODED)) + ")", re.I)
+PERCENT_ENCODED = frozenset(" \"<>`{}'")
+_ENCODED_FORM = re.compile("%(" + "|".join(f"{ord(c):02X}" for c in sorted(PERCENT_ENCODED)) + ")", re.I)
 
 
 def link_key(value: str) -> str:
@@ -104,36 +110,3 @@ def _normalize(value: str) -> str:
     # Twenty drops one trailing "/" (`.replace(/\/$/, '')`); dropping them all makes the key idempotent (a key
     # read back from Twenty normalises to the key sent), and what we send then ends in none for Twenty to drop.
     return url.rstrip("/")
-
-
-# Twenty splits an `[in]:[…]` list on every comma and its and()/or() splitter toggles on brackets, parentheses and
-# quotes (rest/input-request-parsers/filter-parser-utils/format-field-values.util.ts, parse-filter-content.util.ts):
-# a value holding one of these cannot stand in an `[in]` list.
-_NOT_IN_A_LIST = frozenset(",[]()\"' ")
-
-
-def fits_in_a_list(value: str) -> bool:
-    """Can this key stand, unquoted and in the one form it may be stored in, in a REST filter's `[in]` list?"""
-    return bool(value) and not ((_NOT_IN_A_LIST | _PERCENT_ENCODED) & set(value))
-
-
-def alone_filter(path: str, value: str) -> str:
-    """The filter for a key that does not fit in a list: a lone `[like]` predicate in which each character Twenty's
-    filter parser reads as syntax is the one-character wildcard `_`, or `%` where Twenty may store it
-    percent-encoded (link_key), LIKE's own %, _ and backslash escaped.
-
-    No quoting can carry those characters: Twenty counts every parenthesis of the filter, quoted or not
-    (check-filter-query.util.ts: `a(b` is "1 close bracket is missing"), and wraps a lone predicate in and(...),
-    whose splitter drops what follows a quoted `)` (parse-filter-content.util.ts: `…/'),or(name:'Victim` read as
-    `…/'name:'Victim`, matching nothing). Both seen on a real server. The pattern matches the record and at most
-    a few look-alikes, which callers drop by comparing each row's own key."""
-    pattern = "".join(_like_char(c) for c in value)
-    return f"{path}[like]:{pattern}"
-
-
-def _like_char(c: str) -> str:
-    if c in "%_\\":
-        return "\\" + c
-    if c in _PERCENT_ENCODED:
-        return "%"  # stored as the character or as %XX
-    return "_" if c in _NOT_IN_A_LIST else c

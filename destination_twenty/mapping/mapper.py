@@ -23,7 +23,13 @@ from destination_twenty.mapping.coercion import (
 )
 from destination_twenty.mapping.columns import Reader, column_reader
 from destination_twenty.mapping.phones import PHONE_SUBFIELDS, normalize_phones
-from destination_twenty.mapping.schema import COMPOSITE_SUBFIELDS, ObjectSchema, UnknownField
+from destination_twenty.mapping.replaced import wiped
+from destination_twenty.mapping.schema import (
+    COMPOSITE_SUBFIELDS,
+    PRIMARY_SUBFIELD,
+    ObjectSchema,
+    UnknownField,
+)
 from destination_twenty.mapping.transforms import compile_transforms, describe_value, shorten
 
 _IGNORED_PREFIXES = ("_airbyte_", "_ab_")
@@ -38,8 +44,12 @@ class Mapper:
         mapping: Sequence[ColumnMap],
         schema: ObjectSchema | None = None,
         phone_country: str | None = None,
+        renamed: bool = False,
     ):
         self.mapping = tuple(mapping)
+        # Records renamed to Twenty's field names by the platform (data activation): a plain value sent to a
+        # composite field is its primary sub-field (emails: "a@x.org" is emails.primaryEmail).
+        self.renamed = renamed
         self.schema = schema
         self.phone_country = phone_country  # read numbers without + in this country (default_phone_country)
         # PHONES fields are parsed whole, once all their sub-fields are in (number and country may come from
@@ -86,10 +96,10 @@ class Mapper:
             if top in whole:
                 continue
             kind = self._composite_kind(top, subs)
+            missing = wiped(kind, subs) if kind else []
+            if not missing:
+                continue
             if kind == "LINKS":
-                missing = [s for s in COMPOSITE_SUBFIELDS["LINKS"] if s not in subs]
-                if not missing:
-                    continue
                 lost = " and ".join(missing)
                 result.append(
                     f"{top}: the mapping sets only {', '.join(sorted(subs))}. Twenty replaces a link field whole, "
@@ -100,7 +110,7 @@ class Mapper:
                         else f"so {lost} already stored in Twenty will be cleared."
                     )
                 )
-            elif kind == "EMAILS" and "primaryEmail" not in subs:
+            else:  # EMAILS without primaryEmail
                 result.append(
                     f"{top}: the mapping sets additionalEmails without primaryEmail. Twenty blanks the primary "
                     + (
@@ -170,7 +180,22 @@ class Mapper:
     def _compile_identity(self, key: str) -> tuple[str, str | None, Convert] | None:
         if key.startswith(_IGNORED_PREFIXES):
             return None
-        return self._compile_path(key, None, key)
+        top, sub, convert = self._compile_path(key, None, key)
+        primary = (
+            PRIMARY_SUBFIELD.get(self.schema.fields[top].type) if self._renamed_composite(top, sub) else None
+        )
+        if primary is not None:
+            info = self.schema.fields[top]
+            plain = subfield_coercer(info, primary)
+            whole = convert
+
+            def convert(value: Any) -> Any:
+                return whole(value) if isinstance(value, dict) else {primary: plain(value)}
+
+        return top, sub, convert
+
+    def _renamed_composite(self, top: str, sub: str | None) -> bool:
+        return bool(self.renamed and sub is None and self.schema is not None and top in self.schema.fields)
 
     def _compile_path(self, path: str, index: int | None, column: str) -> tuple[str, str | None, Convert]:
         """Split a field path and choose its value conversion once; an unknown field becomes a problem."""

@@ -4,32 +4,26 @@ one target record whose field equals the key; on notes and tasks, `targets.<targ
 to the records found, through noteTargets / taskTargets rows.
 
 `plan` reads the workspace's metadata once and splits the column mapping into plain columns (for the mapper) and
-lookups; `Resolver` finds target ids for a whole batch at once, with a bounded per-sync cache.
+lookups; the lookups themselves are made by the writer (write/links.py), which holds the per-sync caches.
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import Any
 
 from destination_twenty.config import ColumnMap
 from destination_twenty.errors import ConfigError
-from destination_twenty.mapping.columns import column_reader, dig
-from destination_twenty.mapping.keys import alone_filter, fits_in_a_list, key_form
+from destination_twenty.mapping.columns import column_reader
+from destination_twenty.mapping.keys import key_form
 from destination_twenty.mapping.schema import ObjectSchema, UnknownField, find_object
 from destination_twenty.mapping.transforms import compile_transforms
-from destination_twenty.mapping.written import WrittenKeys
 
 TARGETS_PREFIX = "targets."
 TARGET_ID_NAMESPACE = uuid.UUID("0b7f3c2a-5d8e-4f1a-9c6b-2e4d8a1f7c35")
-CACHE_KEYS = 100_000  # target keys remembered per sync (a few MB); older ones are looked up again
-PREFETCH_AT_MOST = 2_000  # a target object this small is read whole once (≤ 10 calls), not key by key
-PAGE = 200  # Twenty's page maximum on the recorded server
 _JUNCTION = {"notes": ("noteTargets", "note"), "tasks": ("taskTargets", "task")}
 
 
@@ -252,97 +246,6 @@ def _lookup(
 def target_row_id(owner_id: str, lookup: Lookup, target_id: str) -> str:
     """A junction row's id from what it links: re-syncing the same note never duplicates its targets."""
     return str(uuid.uuid5(TARGET_ID_NAMESPACE, f"{owner_id}\x1f{lookup.join_column}\x1f{target_id}"))
-
-
-class Resolver:
-    """Target ids by key, a batch at a time: what this sync wrote is known without a call (WrittenKeys), a small
-    target object is read whole once, and every other key is looked up with one `GET` and an `[in]` filter per
-    200 distinct keys; hits are cached (bounded). A miss is never final while the workspace may have changed
-    since a read: a key found nowhere is looked up before its record is rejected. Shared by the pool threads."""
-
-    def __init__(self, client: Any, written: WrittenKeys | None = None):
-        self.client = client
-        self.written = written if written is not None else WrittenKeys()
-        self._cache: OrderedDict[tuple[str, str, str], tuple[str, ...]] = OrderedDict()
-        self._sized: set[str] = set()
-        self._whole: dict[str, list[dict[str, Any]]] = {}  # small targets, read whole
-        self._prefetched: set[tuple[str, str]] = set()  # (target, path) whose whole read is in the cache
-        self._lock = threading.Lock()
-        self._sizing = threading.Lock()  # held while a target is counted and maybe read whole
-
-    def ids(self, wanted: Iterable[tuple[Lookup, str]]) -> dict[tuple[str, str, str], tuple[str, ...]]:
-        by_field: dict[tuple[str, str], set[str]] = {}
-        lookups: dict[tuple[str, str], Lookup] = {}
-        for lookup, key in wanted:
-            by_field.setdefault((lookup.target, lookup.path), set()).add(key)
-            lookups[(lookup.target, lookup.path)] = lookup
-        found: dict[tuple[str, str, str], tuple[str, ...]] = {}
-        for (target, path), keys in by_field.items():
-            self._maybe_prefetch(lookups[(target, path)])
-            missing = []
-            with self._lock:
-                for key in keys:
-                    cached = self._cache.get((target, path, key))
-                    if cached is not None:
-                        self._cache.move_to_end((target, path, key))
-                        found[(target, path, key)] = cached
-                        continue
-                    mine = self.written.get(target, path, key)
-                    if mine is not None:
-                        found[(target, path, key)] = (mine,)
-                    else:
-                        missing.append(key)  # even when the target was read whole: it may be new since
-            if missing:
-                found.update(self._read(lookups[(target, path)], missing))
-        return found
-
-    def _maybe_prefetch(self, lookup: Lookup) -> None:
-        # One thread sizes (and maybe reads) a target while the others wait: four batches starting together
-        # must not each look the same keys up.
-        with self._sizing:
-            if lookup.target not in self._sized:
-                self._sized.add(lookup.target)
-                rows = self.client.find_all_if_at_most(lookup.target, PREFETCH_AT_MOST)
-                if rows is not None:
-                    self._whole[lookup.target] = rows  # ≤ 2,000 rows, kept
-            rows = self._whole.get(lookup.target)
-            if rows is not None and (lookup.target, lookup.path) not in self._prefetched:
-                self._prefetched.add((lookup.target, lookup.path))
-                self._remember(lookup, rows, keys=None)
-
-    def _read(self, lookup: Lookup, keys: list[str]) -> dict[tuple[str, str, str], tuple[str, ...]]:
-        rows: list[dict[str, Any]] = []
-        plain = sorted(k for k in keys if fits_in_a_list(k))
-        for start in range(0, len(plain), PAGE):
-            rows.extend(
-                self.client.find(
-                    lookup.target, f"{lookup.path}[in]:[{','.join(plain[start : start + PAGE])}]"
-                )
-            )
-        for key in sorted(set(keys) - set(plain)):  # a key that cannot stand in a list is looked up alone
-            rows.extend(self.client.find(lookup.target, alone_filter(lookup.path, key)))
-        return self._remember(lookup, rows, keys)
-
-    def _remember(
-        self, lookup: Lookup, rows: list[dict[str, Any]], keys: Iterable[str] | None
-    ) -> dict[tuple[str, str, str], tuple[str, ...]]:
-        grouped: dict[str, list[str]] = {}
-        for row in rows:
-            value = dig(row, lookup.path.split("."))
-            key = lookup.normalise(value) if value is not None else None
-            if key is not None and isinstance(row.get("id"), str):
-                grouped.setdefault(key, []).append(row["id"])
-        found = {(lookup.target, lookup.path, key): tuple(sorted(set(ids))) for key, ids in grouped.items()}
-        for key in keys or ():
-            found.setdefault((lookup.target, lookup.path, key), ())
-        with self._lock:
-            for cache_key, ids in found.items():
-                if ids:  # a key that matched nothing now may exist by the next batch: never cache a miss
-                    self._cache[cache_key] = ids
-                    self._cache.move_to_end(cache_key)
-            while len(self._cache) > CACHE_KEYS:
-                self._cache.popitem(last=False)
-        return found
 
 
 def describe_missing(lookup: Lookup, key: str) -> str:

@@ -36,6 +36,9 @@ COMPOSITE_SUBFIELDS: dict[str, tuple[str, ...]] = {
 
 # The sub-field Twenty matches upserts on, for a composite field marked unique.
 _UNIQUE_SUBFIELD = {"EMAILS": "primaryEmail", "LINKS": "primaryLinkUrl", "PHONES": "primaryPhoneNumber"}
+# The sub-field a plain value sent to a composite field stands for, when records arrive renamed to Twenty's
+# field names (data activation): a matching key on `emails` compares emails.primaryEmail.
+PRIMARY_SUBFIELD = {**_UNIQUE_SUBFIELD, "CURRENCY": "amountMicros"}
 # Standard unique keys: the REST metadata does not expose isUnique (reference §9), so these are known by name.
 _STANDARD_UNIQUE = {"person": ("emails.primaryEmail",), "company": ("domainName.primaryLinkUrl",)}
 _SERVER_MANAGED = frozenset({"createdAt", "updatedAt", "deletedAt", "searchVector"})

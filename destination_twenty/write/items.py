@@ -22,14 +22,15 @@ import orjson
 from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import RecordRejected
 from destination_twenty.mapping.columns import dig
-from destination_twenty.mapping.keys import unique_keys
+from destination_twenty.mapping.keys import match_text, unique_keys
 from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.relations import Lookup
-from destination_twenty.mapping.schema import ObjectSchema
-from destination_twenty.streams import identity
+from destination_twenty.mapping.schema import PRIMARY_SUBFIELD, ObjectSchema
 from destination_twenty.write.occurrences import Occurrences
+from destination_twenty.write.streams import identity
 
 CLIENT_ID_NAMESPACE = uuid.UUID("5f6b7c1e-2b1d-4c59-9a51-7e0e4f1f2a10")
+CDC_DELETED = "_ab_cdc_deleted_at"  # set by Airbyte's CDC sources on a row deleted in the source
 MAX_REQUEST_BYTES = 9_000_000  # Twenty (v1.x) refuses JSON bodies over 10 MB; keep a margin
 
 
@@ -50,6 +51,12 @@ class Item:
     data: Any = None  # the record as it came, for the rejected-records file
     lookups: tuple = ()  # (relations.Lookup, key) pairs: links resolved by the batch sender before sending
     targets: list = field(default_factory=list)  # (Lookup, target id): note/task targets to link once written
+    # What is done with it: "write" (create or upsert), "update" (only a record that matches, never create),
+    # "delete" (soft-delete what matches), "ignore" (a source delete the route ignores: counted, not sent).
+    action: str = "write"
+    # A matching key of several fields (data activation): (path, normalised value) pairs that must all be
+    # equal; empty: matched on `keys`, any of them.
+    match: tuple = ()
 
 
 @dataclass(slots=True)
@@ -79,9 +86,16 @@ class ItemBuilder:
         is_partial: Callable[[Mapping[str, Any]], bool],
         deduped: set[str] | frozenset[str] = frozenset(),
         lookups: Sequence[Lookup] = (),
+        upsert: bool | None = None,  # the route's: matched (upsert, update, delete) or created
+        operation: str | None = None,  # the route's operation (config.Route); None: upsert or create
+        on_source_delete: str = "ignore",
+        matching_key: Sequence[str] = (),  # data activation: top-level Twenty fields that together match
     ):
-        self.upsert = config.upsert
+        self.upsert = config.upsert if upsert is None else upsert
         self.scope = config.identity_scope
+        self.operation = operation or ("upsert" if self.upsert else "create")
+        self.on_source_delete = on_source_delete
+        self.match_paths = tuple(path for name in matching_key for path in _match_paths(name, schema))
         self.deduped = deduped
         self.lookups = tuple(lookups)
         self.mapper = mapper
@@ -98,12 +112,22 @@ class ItemBuilder:
         try:
             if not isinstance(data, dict):
                 raise RecordRejected(f"the record's data is {type(data).__name__}, not a JSON object")
+            action = self._action(data)
             payload = self.mapper.map(data)
-            links = self._links(data) if self.lookups else ()
-            if not payload and not links:
+            links = self._links(data) if self.lookups and action in ("write", "update") else ()
+            if not payload and not links and action not in ("ignore", "delete"):
                 raise RecordRejected("every mapped value is empty, so there is nothing to write")
             item = self._item(stream, state, payload, data)
             item.lookups = links
+            item.action = action
+            if self.match_paths and action != "ignore":
+                item.match = self._match(payload)
+            if action in ("update", "delete") and item.client_id:
+                raise RecordRejected(
+                    f"nothing to match it on, so it cannot be {action}d: map a unique field "
+                    f"({', '.join(self._unique_fields()) or 'none on this object'}) or a column to id, or sync "
+                    "the stream as Append + Deduped with a primary key"
+                )
             if item.size > MAX_REQUEST_BYTES:
                 raise RecordRejected(
                     f"the record is {item.size / 1e6:.1f} MB once encoded; Twenty accepts request bodies up to "
@@ -112,6 +136,29 @@ class ItemBuilder:
         except RecordRejected as exc:
             return Rejection(self._seq, stream, state.position, exc.reason, exc.field, data=data)
         return item
+
+    def _action(self, data: Mapping[str, Any]) -> str:
+        """What the record asks for: the route's operation, or a delete when a CDC source marks it deleted."""
+        if self.operation == "delete":
+            return "delete"
+        if data.get(CDC_DELETED) not in (None, "", False):
+            return "delete" if self.on_source_delete == "delete" else "ignore"
+        return "update" if self.operation == "update" else "write"
+
+    def _match(self, payload: Mapping[str, Any]) -> tuple:
+        # An empty part compares with what Twenty stores for it (""), but a key must hold something.
+        pairs = tuple(
+            (path, match_text(path, dig(payload, path.split("."))) or "") for path in self.match_paths
+        )
+        if not any(value for _, value in pairs):
+            raise RecordRejected(
+                f"its matching key ({' + '.join(self.match_paths)}) is empty, so it cannot be matched",
+                field=self.match_paths[0],
+            )
+        return pairs
+
+    def _unique_fields(self) -> list[str]:
+        return [p for p in (self.schema.unique_paths if self.schema else ()) if p != "id"]
 
     def reject(self, stream: str, reason: str, data: Any = None) -> Rejection:
         """A record that cannot even be read (protocol.UnparseableRecord): counted in its place, as a rejection."""
@@ -142,6 +189,8 @@ class ItemBuilder:
 
     def matching_rule(self, stream: str) -> str:
         """In words, for the log: which key a record of this stream is matched on in Twenty."""
+        if self.match_paths:
+            return f"{self.operation} records matched on {' + '.join(self.match_paths)} (data activation)"
         pk = self.primary_keys.get(stream)
         pk_text = " + ".join(".".join(p) for p in pk) if pk else ""
         rule = matching_rule(self.mapper, self.schema, self.upsert, pk_text, stream in self.deduped)
@@ -216,6 +265,16 @@ def scope_note(scope: str) -> str:
         "sends a stream of this name with the same keys into this workspace matches these records; set "
         "identity_scope to keep them apart"
     )
+
+
+def _match_paths(name: str, schema: ObjectSchema | None) -> list[str]:
+    """A matching key field as the paths compared: a composite field by its primary sub-field, a full name by
+    first and last name."""
+    info = schema.fields.get(name) if schema is not None else None
+    if info is not None and info.type == "FULL_NAME":
+        return [f"{name}.firstName", f"{name}.lastName"]
+    primary = PRIMARY_SUBFIELD.get(info.type) if info is not None else None
+    return [f"{name}.{primary}" if primary else name]
 
 
 def matching_rule(

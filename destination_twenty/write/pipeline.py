@@ -104,6 +104,10 @@ class Pipeline:
             self._queue.popleft()
             yield head.future.result()
 
+    def holds(self, key: Any) -> bool:
+        """Is a batch writing this key still running?"""
+        return any(e.batch and not e.future.done() and key in e.keys for e in self._queue)
+
     def __len__(self) -> int:
         return len(self._queue)
 

@@ -21,9 +21,20 @@ class Counts:
     # Sent again and found stored with the same values (a resumed or repeated sync in create mode): written,
     # so counted in a STATE's recordCount, but not created twice.
     unchanged: Counter = field(default_factory=Counter)
+    # Deletes (a delete route, or a source delete): soft-deleted, matching nothing, or ignored by the route.
+    # Each is done with, so it counts in a STATE's recordCount: the platform checks records sent against
+    # records committed plus rejected.
+    deleted: Counter = field(default_factory=Counter)
+    not_found: Counter = field(default_factory=Counter)
+    ignored: Counter = field(default_factory=Counter)
+    # Links by lookup, per (stream, "written" | "unresolved"); not records, so not in `written`.
+    links: Counter = field(default_factory=Counter)
 
     def written(self, stream: str) -> int:
-        return self.created[stream] + self.updated[stream] + self.unchanged[stream]
+        return sum(c[stream] for c in self.counters())
+
+    def counters(self) -> tuple[Counter, ...]:
+        return (self.created, self.updated, self.unchanged, self.deleted, self.not_found, self.ignored)
 
 
 class Tally:
@@ -31,6 +42,8 @@ class Tally:
         self.totals = Counts()
         self.rejected: Counter = Counter()
         self.links = 0  # note/task target rows written
+        self.link_counts: Counter = Counter()  # (stream, "written" | "unresolved") → links by lookup
+        self.waited: Counter = Counter()  # records that waited for a target written later (deferred.py)
         self._streams: dict[str, None] = {}  # every stream seen, in order of arrival
         self._written_since_state: Counter = Counter()
         self._rejected_since_state: Counter = Counter()
@@ -39,11 +52,8 @@ class Tally:
         self._streams.setdefault(stream, None)
 
     def add(self, counts: Counts) -> None:
-        for mine, theirs in (
-            (self.totals.created, counts.created),
-            (self.totals.updated, counts.updated),
-            (self.totals.unchanged, counts.unchanged),
-        ):
+        self.link_counts.update(counts.links)
+        for mine, theirs in zip(self.totals.counters(), counts.counters(), strict=True):
             for stream, n in theirs.items():
                 mine[stream] += n
                 self._written_since_state[stream] += n
@@ -53,6 +63,15 @@ class Tally:
         self.rejected[stream] += 1
         self._rejected_since_state[stream] += 1
         self.saw(stream)
+
+    def since_state(self) -> tuple[Counter, Counter]:
+        """What the next STATEs will count, per stream (a copy)."""
+        return Counter(self._written_since_state), Counter(self._rejected_since_state)
+
+    def move_out(self, stream: str, written: int, rejected: int) -> None:
+        """Records a held STATE counts (deferred.py) leave what the next STATEs will count."""
+        self._written_since_state[stream] -= written
+        self._rejected_since_state[stream] -= rejected
 
     def take_since_state(self, streams: Iterable[str] | None) -> tuple[int, int]:
         """(written, rejected) since the previous STATE of these streams (None: every stream), and restart."""
@@ -88,7 +107,24 @@ class Tally:
             part = f"stream '{stream}': created {self.totals.created[stream]}, updated {self.totals.updated[stream]}"
             if self.totals.unchanged[stream]:
                 part += f", already stored {self.totals.unchanged[stream]}"
-            parts.append(part + f", rejected {self.rejected[stream]}")
+            for words, counter in (
+                ("deleted", self.totals.deleted),
+                ("to delete but not found", self.totals.not_found),
+                ("source deletes ignored", self.totals.ignored),
+            ):
+                if counter[stream]:
+                    part += f", {words} {counter[stream]}"
+            part += f", rejected {self.rejected[stream]}"
+            written, unresolved = (
+                self.link_counts[(stream, "written")],
+                self.link_counts[(stream, "unresolved")],
+            )
+            if written or unresolved or self.waited[stream]:
+                part += (
+                    f" (links: {written} written, {self.waited[stream]} records waited for their target, "
+                    f"{unresolved} unresolved)"
+                )
+            parts.append(part)
         links = f"; {self.links} note/task targets linked" if self.links else ""
         return (
             f"Sync summary ({elapsed:.1f} s, {calls} API calls): "
@@ -103,6 +139,8 @@ class Tally:
                 f"stream '{stream}': would create {self.totals.created[stream]}, would update "
                 f"{self.totals.updated[stream] + self.totals.unchanged[stream]}, would reject {self.rejected[stream]}"
             )
+            if self.totals.deleted[stream] or self.totals.not_found[stream]:
+                part += f", would delete {self.totals.deleted[stream]} (not found {self.totals.not_found[stream]})"
             if reasons.get(stream):
                 part += " (first: " + " | ".join(reasons[stream]) + ")"
             parts.append(part)

@@ -17,23 +17,31 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from destination_twenty.airbyte import protocol
 from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import ConfigError, RequestCancelled
 from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.relations import Plan
 from destination_twenty.mapping.schema import ObjectSchema
-from destination_twenty.mapping.transforms import shorten
-from destination_twenty.streams import stream_key
 from destination_twenty.twenty.client import TwentyClient
-from destination_twenty.write.batch import BatchResult, BatchSender
-from destination_twenty.write.items import MAX_REQUEST_BYTES, Item, ItemBuilder, Rejection
+from destination_twenty.write.batch import BatchResult
+from destination_twenty.write.deferred import MAX_WAITING, Credited, Deferred, Mark, Span
+from destination_twenty.write.items import MAX_REQUEST_BYTES, Item, Rejection
+from destination_twenty.write.messages import (
+    Checkpoint,
+    Event,
+    Log,
+    Message,
+    Record,
+    State,
+    UnparseableRecord,
+)
 from destination_twenty.write.pipeline import TICK, Pipeline
-from destination_twenty.write.rejected import RejectedFile
+from destination_twenty.write.reporter import Reporter
+from destination_twenty.write.routes import Routes, Sink, single_target
+from destination_twenty.write.streams import stream_key
 from destination_twenty.write.tally import Tally
 
 PROGRESS_EVERY_SECONDS = 10.0
-DRY_RUN_REASONS_SHOWN = 5  # per stream, in the dry run's summary
 
 
 class SyncFailed(Exception):
@@ -52,6 +60,7 @@ class _Buffer:
     # cannot be known before that batch is answered.
     needs: set[tuple[str, str]] = field(default_factory=set)
     size: int = 0
+    deps: set = field(default_factory=set)  # (object, path, value) of link targets in flight (deferred.py)
 
     def takes(self, item: Item, needs: frozenset[tuple[str, str]]) -> bool:
         return (
@@ -79,120 +88,111 @@ class Writer:
         self,
         config: TwentyConfig,
         client: TwentyClient,
-        mapper: Mapper,
-        schema: ObjectSchema | None,
+        mapper: Mapper | None = None,
+        schema: ObjectSchema | None = None,
         primary_keys: Mapping[str, Sequence[Sequence[str]]] | None = None,
         deduped: set[str] | None = None,
         relations: Plan | None = None,
+        routes: Routes | None = None,  # each stream's prepared route (routes.py); else every stream to one
     ):
         self.config = config
         self.client = client
-        self.primary_keys = primary_keys or {}
+        if routes is None:
+            routes = Routes.single(
+                config, single_target(config, mapper, schema, relations), primary_keys, deduped
+            )
+        self.routes = routes
+        self.primary_keys = routes.primary_keys
         self.tally = Tally()
         self._stop = threading.Event()  # the sync is over: batches in flight stop splitting and retrying
         client.stop_retrying_when(self._stop)
-        self._sender = BatchSender(
-            client,
-            config.object_path,
-            schema,
-            config.upsert,
-            config.batch_size,
-            self._stop,
-            fail_fast=not config.partial_success,
-            dry_run=config.dry_run,
-            relations=relations,
-        )
-        self._builder = ItemBuilder(
-            config,
-            mapper,
-            schema,
-            self.primary_keys,
-            self._sender.is_partial,
-            deduped=deduped or set(),
-            lookups=relations.lookups if relations else (),
-        )
+        routes.build_sinks(client, self._stop)
+        for sink in routes.sinks():
+            sink.buffer = _Buffer()
+        # Records whose link target arrives later in this sync wait for it (deferred.py).
+        self._deferred = Deferred(routes.resolver, routes.resolver.writes if routes.resolver else ())
+        self.tally.waited = self._deferred.count
         self._pipeline = Pipeline(config.max_concurrent_requests)
-        self._buffer = _Buffer()
         self._failure: _Failure | None = None  # the first failure, in input order
         self._cancelled: RequestCancelled | None = None  # a batch our own stop cut short: not a cause
         self._stopping = False  # a failure is known (or queued in order): read no more input
         self._states_closed = False  # a result before the next STATE is incomplete or failed: echo no more
-        self._descriptors: dict[str, tuple[str, str | None]] = {}  # stream key → (name, namespace)
         self._started = time.monotonic()
         self._last_progress = self._started
         self._dry_run = config.dry_run
-        self._reasons: dict[str, list[str]] = {}  # dry run: the first reasons per stream
-        # Opened first, so a path that cannot be written fails the sync before anything is.
-        self._rejected_file = (
-            RejectedFile(config.rejected_records_path) if config.rejected_records_path else None
-        )
+        self._reporter = Reporter(config)  # rejected records: traces, the rejected file, dry-run reasons
 
     def matching_rules(self) -> list[str]:
         """One LOG line per stream: which key a record is matched on in Twenty."""
         return [
-            f"Stream '{stream}': {self._builder.matching_rule(stream)}"
+            f"Stream '{stream}': {sink.builder.matching_rule(stream)} (written to {sink.target.plural})"
             for stream in sorted(self.primary_keys)
+            if (sink := self.routes.sink(stream)) is not None
         ]
 
-    def run(
-        self, messages: Iterable[protocol.Record | protocol.State | protocol.Unreadable]
-    ) -> Iterator[dict]:
+    def run(self, messages: Iterable[Message]) -> Iterator[Event]:
         try:
             if self._dry_run:
-                yield protocol.log_message(
+                yield Log(
                     "INFO",
                     "Dry run: records are mapped, validated and looked up, nothing is written to Twenty, and no "
                     "state is echoed, so the next real sync still sends every record.",
                 )
             try:
                 for message in messages:
-                    if isinstance(message, protocol.Record):
+                    if isinstance(message, Record):
                         yield from self._on_record(message)
-                    elif isinstance(message, protocol.State):
+                    elif isinstance(message, State):
                         yield from self._on_state(message)
                     else:
-                        yield protocol.log_message("WARN", message.reason)
+                        yield Log("WARN", message.reason)
                     if self._stopping:
                         break
                     yield from self._maybe_progress()
                 if not self._stopping:
                     yield from self._flush()
                     yield from self._settle(self._pipeline.ready(block=True))
+                    yield from self._retry_waiting(final=True)
             except Exception as exc:  # a config problem found mid-way, a bug: in order, after what is queued
                 self._pipeline.put(BatchResult(error=exc))
                 self._stopping = True
             if self._stopping:
                 yield from self._end_failed()
-            yield protocol.log_message("INFO", self.summary())
+            yield Log("INFO", self.summary())
         finally:
             self._stop.set()
             self._pipeline.close()
-            if self._rejected_file is not None:
-                self._rejected_file.close()
+            self._reporter.close()
 
     # --- input ---------------------------------------------------------------------------------------
 
-    def _on_record(self, record: protocol.Record) -> Iterator[dict]:
+    def _on_record(self, record: Record) -> Iterator[Event]:
         # Streams are told apart by namespace too, as their STATEs are.
         stream = stream_key(record.stream, record.namespace)
-        if self.primary_keys and stream not in self.primary_keys:
+        sink = self.routes.sink(stream)
+        if (self.primary_keys and stream not in self.primary_keys) or sink is None:
             # The platform only sends configured streams; anything else is a mis-wired pipeline. Settle what
             # came before (its states and counts stay exact), then stop before writing a record nobody asked for.
             yield from self._flush()
             yield from self._settle(self._pipeline.ready(block=True))
             configured = ", ".join(f"'{s}'" for s in sorted(self.primary_keys))
+            if sink is None:
+                raise ConfigError(
+                    f"A record arrived for stream '{stream}', which no route of the config covers (no entry of "
+                    "streams names it and there is no top-level mode); add a route for it."
+                )
             raise ConfigError(
                 f"A record arrived for stream '{stream}', which is not in the configured catalog "
                 f"(configured: {configured}); add the stream to the catalog or stop sending it."
             )
-        self._descriptors.setdefault(stream, (record.stream, record.namespace))
+        self._reporter.saw(stream, record.stream, record.namespace)
         self.tally.saw(stream)
-        if isinstance(record, protocol.UnparseableRecord):  # a RECORD line with no usable data
-            built: Item | Rejection = self._builder.reject(stream, record.reason, record.data)
+        if isinstance(record, UnparseableRecord):  # a RECORD line with no usable data
+            built: Item | Rejection = sink.builder.reject(stream, record.reason, record.data)
         else:
-            built = self._builder.build(stream, record.data)
+            built = sink.builder.build(stream, record.data)
         if isinstance(built, Rejection):
-            if self._rejected_file is None:
+            if not self._reporter.keeps_records:
                 built.data = None  # only the rejected-records file needs the record itself
             # Queued like a finished batch, so it is counted against the right state; without partial success
             # it ends the sync once what came before has settled.
@@ -203,45 +203,75 @@ class Writer:
             yield from self._settle(self._pipeline.wait_for_room())
             yield from self._settle(self._pipeline.ready(block=False))
             return
-        needs = frozenset(
-            (lookup.path, key) for lookup, key in built.lookups if lookup.target == self.config.object_path
-        )
-        if not self._buffer.takes(built, needs):
-            yield from self._flush()
-        self._buffer.add(built, needs)
-        if len(self._buffer.items) >= self._sender.limit:
-            yield from self._flush()
+        wait, deps = self._deferred.waits(sink, built, self._on_its_way)
+        if wait:
+            self._deferred.add(sink, built)
+            if self._deferred.waiting > MAX_WAITING:
+                yield from self._retry_waiting(final=True, oldest=True)
+            return
+        if deps:  # its targets are in batches being filled: send those first, and wait for them in order
+            for other in self.routes.sinks():
+                if any(d[0] == other.target.plural and d[1:] in other.buffer.keys for d in deps):
+                    yield from self._flush(other)
+            sink.buffer.deps |= deps
+        yield from self._add(sink, built)
 
-    def _on_state(self, state: protocol.State) -> Iterator[dict]:
-        self._builder.state_received(state.streams)
+    def _on_its_way(self, key: tuple) -> bool:
+        """Is the record with this (object, path, value) key in a batch being filled or in flight?"""
+        plural, rest = key[0], key[1:]
+        if any(s.target.plural == plural and rest in s.buffer.keys for s in self.routes.sinks()):
+            return True
+        return self._pipeline.holds(key)
+
+    def _add(self, sink: Sink, item: Item) -> Iterator[Event]:
+        needs = frozenset(
+            (lookup.path, key) for lookup, key in item.lookups if lookup.target == sink.target.plural
+        )
+        if not sink.buffer.takes(item, needs):
+            yield from self._flush(sink)
+        sink.buffer.add(item, needs)
+        if len(sink.buffer.items) >= sink.sender.limit:
+            yield from self._flush(sink)
+
+    def _on_state(self, state: State) -> Iterator[Event]:
+        for sink in self.routes.sinks():
+            sink.builder.state_received(state.streams)
+        yield from self._retry_waiting(final=False)
         yield from self._flush()
-        self._pipeline.put(state)
+        # While records before it wait for their targets, the STATE waits too (deferred.py).
+        self._pipeline.put(self._deferred.close(state) if self._deferred.holding else state)
         yield from self._settle(self._pipeline.wait_for_room())
         yield from self._settle(self._pipeline.ready(block=False))
 
-    def _flush(self) -> Iterator[dict]:
-        if not self._buffer.items:
-            return
-        batch, self._buffer = self._buffer, _Buffer()
-        keys = frozenset(batch.keys)
-        yield from self._settle(self._pipeline.wait_for_slot(keys | batch.needs))
-        if not self._stopping:  # a batch that finished while we waited may have ended the sync
-            self._pipeline.start(keys, partial(self._sender.write, batch.items))
+    def _flush(self, sink: Sink | None = None) -> Iterator[Event]:
+        """Send the batch being filled of one sink (None: of every sink)."""
+        for each in [sink] if sink is not None else self.routes.sinks():
+            if not each.buffer.items:
+                continue
+            batch, each.buffer = each.buffer, _Buffer()
+            # Keys of different objects never clash: a key is (object, path, value).
+            keys = frozenset((each.target.plural, *key) for key in batch.keys)
+            # It starts after any batch in flight that writes a record it links to (needs, deps).
+            wanted = frozenset((each.target.plural, *key) for key in batch.needs) | batch.deps
+            yield from self._settle(self._pipeline.wait_for_slot(keys | wanted))
+            if not self._stopping:  # a batch that finished while we waited may have ended the sync
+                self._pipeline.start(keys, partial(each.sender.write, batch.items))
 
     # --- results, in order ---------------------------------------------------------------------------
 
-    def _settle(self, values: Iterable[Any]) -> Iterator[dict]:
+    def _settle(self, values: Iterable[Any]) -> Iterator[Event]:
         try:
             for value in values:
                 if value is TICK:
                     yield from self._maybe_progress()
-                elif isinstance(value, protocol.State):
+                elif isinstance(value, (Mark, Credited)):
+                    yield from self._on_deferred(value)
+                elif isinstance(value, State):
                     # After a failure the platform resends from the last state echoed; a dry run echoes none.
                     if not self._states_closed and not self._dry_run:
-                        if self._rejected_file is not None:
-                            self._rejected_file.sync()  # before the counts are taken: a failure keeps them
+                        self._reporter.before_state()  # the rejected file on disk: a failure keeps it
                         written, rejected = self.tally.take_since_state(value.streams)
-                        yield protocol.state_with_stats(value, written, rejected)
+                        yield Checkpoint(value, written, rejected)
                 else:
                     yield from self._on_result(value)
         except Exception as exc:
@@ -253,26 +283,97 @@ class Writer:
             self._stop_soon()
             raise
 
-    def _on_result(self, result: BatchResult) -> Iterator[dict]:
+    # --- records that waited for their link targets (deferred.py) ------------------------------------------
+
+    def _retry_waiting(self, final: bool, oldest: bool = False) -> Iterator[Event]:
+        """Send the waiting records that can go now (final: all of them, after everything else has settled,
+        so that every target this sync writes is known; a miss then is final)."""
+        if not self._deferred.waiting or self._stopping:
+            return
+        if not final:
+            yield from self._send_waiting(self._deferred.ready(final=False))
+            return
+        # Final: in passes, each after everything sent has settled, so a record goes after those it links to.
+        for _pass in range(100):  # bounded: each pass sends at least one record
+            yield from self._flush()
+            yield from self._settle(self._pipeline.ready(block=True))
+            if not self._deferred.waiting or self._stopping:
+                return
+            ready = self._deferred.oldest() if oldest else self._deferred.ready(final=True)
+            ready = ready or self._deferred.ready(final=True, force=True)
+            self._deferred.look_up(ready)  # one read per 200 distinct keys for all the batches of this pass
+            yield from self._send_waiting(ready)
+            if oldest:
+                break
+        yield from self._settle(self._pipeline.ready(block=True))
+
+    def _send_waiting(self, ready: list) -> Iterator[Event]:
+        for span, pairs in ready:
+            by_sink: dict[int, tuple[Sink, list[Item]]] = {}
+            for sink, item in pairs:
+                by_sink.setdefault(id(sink), (sink, []))[1].append(item)
+            for sink, items in by_sink.values():
+                batch = _Buffer()
+                for item in items:
+                    needs = frozenset(
+                        (lookup.path, key)
+                        for lookup, key in item.lookups
+                        if lookup.target == sink.target.plural
+                    )
+                    if batch.items and (
+                        not batch.takes(item, needs) or len(batch.items) >= sink.sender.limit
+                    ):
+                        yield from self._start_credited(sink, span, batch)
+                        batch = _Buffer()
+                    batch.add(item, needs)
+                yield from self._start_credited(sink, span, batch)
+
+    def _start_credited(self, sink: Sink, span: Span, batch: _Buffer) -> Iterator[Event]:
+        keys = frozenset((sink.target.plural, *key) for key in batch.keys)
+        wanted = frozenset((sink.target.plural, *key) for key in batch.needs)
+        yield from self._settle(self._pipeline.wait_for_slot(keys | wanted))
+        if self._stopping:
+            return  # never sent: the platform sends them again, as no STATE after them is echoed
+        items = batch.items
+        self._pipeline.start(keys, lambda: Credited(span, sink.sender.write(items), len(items)))
+
+    def _on_deferred(self, value: Mark | Credited) -> Iterator[Event]:
+        if isinstance(value, Mark):
+            # A held STATE came out of the pipeline: it counts what came before it and is final now.
+            span = value.span
+            span.emerged = True
+            span.written, span.rejected = self.tally.take_since_state(span.state.streams)
+        else:
+            # A retried batch: its records count in the STATE that covers where they arrived.
+            before = self.tally.since_state()
+            yield from self._on_result(value.result)
+            after = self.tally.since_state()
+            for stream in set(after[0]) | set(after[1]):
+                written = after[0][stream] - before[0][stream]
+                rejected = after[1][stream] - before[1][stream]
+                covering = self._deferred.covering(value.span, stream)
+                if covering is not None and (written or rejected):
+                    self.tally.move_out(stream, written, rejected)
+                    covering.written += written
+                    covering.rejected += rejected
+            value.span.in_flight -= value.size
+        for span in self._deferred.echoable():
+            if not self._states_closed and not self._dry_run:
+                self._reporter.before_state()
+                yield Checkpoint(span.state, span.written, span.rejected)
+
+    def _on_result(self, result: BatchResult) -> Iterator[Event]:
         for note in result.notes:
-            yield protocol.log_message("INFO", note)
+            yield Log("INFO", note)
         for warning in result.warnings:
-            yield protocol.log_message("WARN", warning)
+            yield Log("WARN", warning)
         self.tally.add(result.counts)
         self.tally.links += result.links
         for rejection in sorted(result.rejections, key=lambda r: r.seq):
             self.tally.reject(rejection.stream)
-            if self._dry_run:
-                reasons = self._reasons.setdefault(rejection.stream, [])
-                if len(reasons) < DRY_RUN_REASONS_SHOWN:
-                    reasons.append(self._describe(rejection))
-                continue
-            if self._rejected_file is not None:
-                self._rejected_file.add(self._rejected_entry(rejection))
-            if self.config.partial_success:
-                yield self._trace(self._describe(rejection), rejection.stream, "system_error")
-            elif self._failure is None:
-                self._failure = _Failure(rejection=rejection)
+            yield from self._reporter.rejected(rejection)
+            if not self._dry_run and not self.config.partial_success and self._failure is None:
+                self._failure = _Failure(rejection=rejection)  # the first rejection ends the sync
         error = result.error
         if isinstance(error, RequestCancelled):
             # The sync's own stop cut this batch short (a 429 not retried): the cause of the stop is elsewhere
@@ -290,10 +391,11 @@ class Writer:
         self._stopping = True
         self._stop.set()
 
-    def _end_failed(self) -> Iterator[dict]:
+    def _end_failed(self) -> Iterator[Event]:
         """Let what is in flight finish (no splitting, no retries), count it, then report the failure."""
         self._stop_soon()
-        self._buffer = _Buffer()  # never sent: the platform sends these records again
+        for sink in self.routes.sinks():
+            sink.buffer = _Buffer()  # never sent: the platform sends these records again
         for _ in range(len(self._pipeline) + 1):  # each round takes at least one value off the queue
             try:
                 yield from self._settle(self._pipeline.ready(block=True))
@@ -305,66 +407,40 @@ class Writer:
         )
         unacknowledged = self.tally.written_since_last_state
         if unacknowledged:
-            yield protocol.log_message(
+            yield Log(
                 "INFO",
                 f"{unacknowledged} records were written after the last state echoed; the next sync sends them "
                 "again and matches them to what is stored.",
             )
         if failure.rejection is None:
-            yield protocol.log_message("INFO", self.summary())
+            yield Log("INFO", self.summary())
             raise failure.error  # type: ignore[misc]  # the CDK glue turns it into the right ERROR trace
-        rejection = failure.rejection
-        message = (
-            f"{self._describe(rejection)}. The sync stopped there, as partial success is off: fix the record in "
-            "the source and sync again, or turn partial success on to write the other records and report "
-            "the rejected ones."
-        )
-        # The data will be the same on a retry, so it is a config_error: the platform does not retry it.
-        yield self._trace(message, rejection.stream, "config_error")
-        yield protocol.log_message("INFO", self.summary())
-        raise SyncFailed(message)
-
-    def _rejected_entry(self, rejection: Rejection) -> dict[str, Any]:
-        name, namespace = self._descriptors.get(rejection.stream, (rejection.stream, None))
-        return {
-            "stream": name,
-            "namespace": namespace,
-            "position": rejection.position,
-            "data": rejection.data,
-            "field": rejection.field,
-            "reason": shorten(rejection.reason),
-            "twenty_message": shorten(rejection.message) if rejection.message else None,
-        }
-
-    def _describe(self, rejection: Rejection) -> str:
-        field_part = f", field '{rejection.field}'" if rejection.field else ""
-        return (
-            f"Record {rejection.position} of stream '{rejection.stream}' was rejected{field_part}: "
-            f"{shorten(rejection.reason)}"
-        )
-
-    def _trace(self, message: str, stream: str, failure_type: str) -> dict:
-        name, namespace = self._descriptors.get(stream, (stream, None))
-        return protocol.error_trace(message, failure_type=failure_type, stream=name, namespace=namespace)
+        trace = self._reporter.stopped_by(failure.rejection)
+        yield trace
+        yield Log("INFO", self.summary())
+        raise SyncFailed(trace.message)
 
     # --- progress and summary ------------------------------------------------------------------------
 
-    def _maybe_progress(self) -> Iterator[dict]:
+    def _maybe_progress(self) -> Iterator[Event]:
         now = time.monotonic()
         if now - self._last_progress < PROGRESS_EVERY_SECONDS:
             return
         self._last_progress = now
         written = self.tally.written
         rate = written / max(now - self._started, 1e-9)
-        yield protocol.log_message(
+        yield Log(
             "INFO",
             f"Progress: {written} records written, {self.tally.rejected_total} rejected, {rate:.0f} records/s; "
-            f"pacing {self.client.pacer.requests_per_minute:.0f} requests/min, batch size {self._sender.limit}, "
+            f"pacing {self.client.pacer.requests_per_minute:.0f} requests/min, batch size {self._batch_size()}, "
             f"{self.client.stats.rate_limited} rate-limited answers so far",
         )
+
+    def _batch_size(self) -> int:
+        return min((sink.sender.limit for sink in self.routes.sinks()), default=self.config.batch_size)
 
     def summary(self) -> str:
         elapsed, calls = time.monotonic() - self._started, self.client.stats.calls
         if not self._dry_run:
             return self.tally.summary(elapsed, calls)
-        return self.tally.dry_run_summary(elapsed, calls, self._reasons)
+        return self.tally.dry_run_summary(elapsed, calls, self._reporter.reasons)
