@@ -19,8 +19,10 @@ import pytest
 
 SEQUENTIAL_MODULES = ("emulator_tests/test_conformance.py", "emulator_tests/test_recordings.py")
 # Modules whose tests share a module-scoped emulator (emulator_tests/conftest.py): on one worker it starts once, not
-# once on every worker that runs one of their tests (each start costs about 0.15 s of CPU; the tests take ms).
-MODULE_SCOPED = ("emulator_tests/",)
+# once on every worker that runs one of their tests (each start costs about 0.15 s of CPU; the tests take ms). The
+# packaging checks import the Airbyte CDK (about 1.7 s of CPU) in two tests: once is enough.
+MODULE_SCOPED = ("emulator_tests/", "unit_tests/test_packaging.py")
+WAITING = "integration_tests/"
 ALLOWED_SKIPS = ("needs openssl",)
 
 _unexpected_skips: list[tuple[str, str]] = []
@@ -68,6 +70,19 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     # On xdist workers the reports reach the controller too; only the controller decides the exit status.
     if _unexpected_skips and not hasattr(session.config, "workerinput") and exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """Spread the integration tests evenly among the others, in their own order: most of their time is waiting on
+    a subprocess (a retry pause, a latency, a deadline), and collected last they ran four at a time with the CPU
+    idle, while the unit and emulator tests, quick but busy, had all run first."""
+    integration = [item for item in items if item.nodeid.startswith(WAITING)]
+    others = [item for item in items if not item.nodeid.startswith(WAITING)]
+
+    def spread(group):
+        return [((n + 0.5) / len(group), item) for n, item in enumerate(group)]
+
+    items[:] = [item for _, item in sorted(spread(integration) + spread(others), key=lambda pair: pair[0])]
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: without it, nothing to do
