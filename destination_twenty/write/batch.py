@@ -189,7 +189,8 @@ class BatchSender:
             connected = {
                 (lookup, key)
                 for lookup, key in wanted
-                if (lookup.target, lookup.path, key) not in known and self._connects.usable(self.plural, lookup)
+                if (lookup.target, lookup.path, key) not in known
+                and self._connects.usable(self.plural, lookup)
             }
         found = self._resolver.ids([w for w in wanted if w not in connected])
         found.update({(lk.target, lk.path, key): (_CONNECT,) for lk, key in connected})
