@@ -80,8 +80,13 @@ class DestinationTwenty:
                 schema, warnings = prepared.schema, prepared.warnings
                 client.probe(all_routes(twenty_config)[0].object_path)
                 if schema is not None:
+                    links = [
+                        (lookup.relation, lookup.path)
+                        for lookup in prepared.relations.lookups
+                        if lookup.unique and not lookup.is_target and lookup.path != "id"
+                    ]
                     found = detect(
-                        client, twenty_config.upsert, schema, prepared.objects, prepared.targets_from
+                        client, twenty_config.upsert, schema, prepared.objects, prepared.targets_from, links
                     )
                     warnings.append(found.describe())
                     # check has no catalog: it says the rule for each kind of stream; write says it per stream.

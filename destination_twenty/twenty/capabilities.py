@@ -38,6 +38,9 @@ class Capabilities:
     rich_text: str | None  # the type name in metadata, if the object has a rich-text field
     target_naming: str | None  # "personId" or "targetPersonId", for note/task targets
     relation_targets: str | None = None  # "graphql": the REST metadata names none, /metadata did (v2 line)
+    connect: tuple[
+        tuple[str, bool], ...
+    ] = ()  # (relation, links by connect inside the write?) per mapped link
 
     def describe(self) -> str:
         parts = []
@@ -59,6 +62,12 @@ class Capabilities:
                 "relation targets come from the GraphQL metadata API (its REST metadata lists relations "
                 "without their targets, as the v2 line does)"
             )
+        for relation, works in self.connect:
+            parts.append(
+                f"the {relation} link is set by connect inside the write (a target too large to read whole costs no lookup)"
+                if works
+                else f"the {relation} link is looked up (this server does not connect by key)"
+            )
         return "Twenty server: " + "; ".join(parts) + "."
 
 
@@ -68,6 +77,7 @@ def detect(
     schema: ObjectSchema,
     objects: Sequence[Mapping[str, Any]],
     targets_from: str | None = None,
+    links: Sequence[tuple[str, str]] = (),  # (relation, unique field path) the mapping links by
 ) -> Capabilities:
     """Probe with writes of nothing (empty batches) and read the metadata; ConfigError if upserts cannot work."""
     rest = graphql = None
@@ -85,7 +95,10 @@ def detect(
             naming = (
                 "targetPersonId" if "targetPerson" in names else "personId" if "person" in names else None
             )
-    return Capabilities(rest, graphql, rich, naming, targets_from)
+    connect = tuple(
+        (relation, connect_works(client, schema.name_plural, relation, path)) for relation, path in links
+    )
+    return Capabilities(rest, graphql, rich, naming, targets_from, connect)
 
 
 def connect_works(client: TwentyClient, plural: str, relation: str, path: str) -> bool:
