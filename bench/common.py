@@ -40,11 +40,13 @@ def person(i: int) -> dict[str, Any]:
     }
 
 
-def messages(count: int, stream: str = "people", state_every: int = 1000) -> Iterator[bytes]:
-    """Airbyte RECORD and STATE lines, generated on the fly (never held in memory)."""
+def messages(count: int, stream: str = "people", state_every: int = 1000, first: int = 0) -> Iterator[bytes]:
+    """Airbyte RECORD and STATE lines, generated on the fly (never held in memory); people first … first+count-1."""
     for i in range(count):
         yield (
-            json.dumps({"type": "RECORD", "record": {"stream": stream, "data": person(i), "emitted_at": 0}})
+            json.dumps(
+                {"type": "RECORD", "record": {"stream": stream, "data": person(first + i), "emitted_at": 0}}
+            )
             + "\n"
         ).encode()
         if (i + 1) % state_every == 0 or i + 1 == count:
@@ -70,8 +72,9 @@ class SyncRun:
         return self.records / self.seconds
 
 
-def run_sync(url: str, count: int, **config: Any) -> SyncRun:
-    """Run `destination-twenty write` as Airbyte would, feeding `count` people on stdin; measure time and RSS."""
+def run_sync(url: str, count: int, first: int = 0, **config: Any) -> SyncRun:
+    """Run `destination-twenty write` as Airbyte would, feeding `count` people (from person `first` on) on
+    stdin; measure time and RSS."""
     settings = {
         "api_key": API_KEY,
         "api_url": url,
@@ -109,7 +112,7 @@ def run_sync(url: str, count: int, **config: Any) -> SyncRun:
         watcher = threading.Thread(target=_watch_peak_rss, args=(proc, peak), daemon=True)
         watcher.start()
         try:
-            for line in messages(count):
+            for line in messages(count, first=first):
                 proc.stdin.write(line)
             proc.stdin.close()
         except BrokenPipeError:

@@ -325,10 +325,19 @@ def main() -> int:
     report = render(results, quick=args.quick)
     print(report)
     if not args.quick:
-        RESULTS.write_text(report)
+        RESULTS.write_text(report + carried_sections())
         quote_in_readme(report)
         (RESULTS.parent / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     return 0 if all(passed(results).values()) else 1
+
+
+def carried_sections() -> str:
+    """The sections other benchmarks keep in RESULTS.md (bench/connections.py's, between its markers)."""
+    start, end = "<!-- connections -->", "<!-- /connections -->"
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    if start not in text or end not in text:
+        return ""
+    return "\n" + start + text.split(start, 1)[1].split(end, 1)[0] + end + "\n"
 
 
 def quote_in_readme(report: str) -> None:

@@ -14,14 +14,24 @@ a burst of 429s costs a few slow calls, not the rest of the sync.
 Concurrent calls sent at the same pace all meet the same empty bucket: their 429s are one signal, not several.
 A pacing generation tells them apart: only a 429 on a call sent under the current generation widens the spacing
 (and starts a new generation); later 429s of calls sent before it only extend the pause.
+
+Other connections may draw on the same workspace's bucket (Airbyte runs connections in parallel). Twenty says
+nothing about it before a 429 (no X-RateLimit-* header on a success in any version; v1.20's usage-limit answer
+puts them on the 429 only, usage-limit-rest-api-exception.filter.ts), so the first 429 tells: when it comes before
+we spent the bucket ourselves, the others spent the rest, and we are one of about (bucket + what refilled since
+our first call) ÷ (our calls through) connections. From then on the connections take turns on a grid of the wall
+clock (turns.py) instead of each pacing on its own, until the turns show the others are done.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from destination_twenty.twenty.turns import Turns
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,12 @@ class Pacer:
     MIN_PAUSE = 0.5  # after a 429 without Retry-After, nobody sends for at least this long
     BURST = 100  # Twenty's buckets start full: 100 calls per 60 s by default, and 100 per second at most
     JOIN = 0.025  # calls ready within this share of an interval after an earned call join it on credit
+    # Sharing one workspace's bucket with other connections (turns.py).
+    EVIDENCE = 4  # our successes before the first 429 needed to read from it how many connections share
+    MAX_SLOTS = 32
+    SLOT = 1.04  # a slot is this much longer than a token's time (room for late wake-ups)
+    GUARD = 0.003  # seconds: a call going late into its slot still leaves this to the next slot's holder
+    MIN_ROOM = 0.010  # seconds a call may be late into its slot, whatever the pace
 
     def __init__(
         self,
@@ -47,8 +63,11 @@ class Pacer:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] = time.sleep,
+        wall: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
     ):
-        """`sleep` returns something true when the wait was cut short (the client is stopping)."""
+        """`sleep` returns something true when the wait was cut short (the client is stopping); `wall` is the
+        clock other connections read too (shared turns are cut from it)."""
         self.base = 60.0 / per_minute * self.MARGIN
         self.interval = self.base
         self._clock = clock
@@ -59,10 +78,20 @@ class Pacer:
         self._credit = self._ceiling  # the server's bucket as we believe it: it starts full
         self._paused_until = float("-inf")  # nobody sends before this (a 429's pause)
         self._generation = 0
+        self._wall = wall
+        self._rng = rng or random.Random()
+        self.turns: Turns | None = None  # while other connections draw on the same bucket
+        self._successes = 0
+        self._first_sent = float("inf")
+        self._refused_once = False
+        self._tickets: dict[int, tuple[int, str]] = {}  # a shared call's ticket → its slot index, kind
+        self._next_ticket = 1 << 40  # tickets never equal a generation
         self._lock = threading.Lock()
 
     @property
     def requests_per_minute(self) -> float:
+        if self.turns is not None:
+            return 60.0 * len(self.turns.held) / (self.turns.width * self.turns.slots)
         return 60.0 / self.interval
 
     def wait(self, deadline: float | None = None) -> int | None:
@@ -73,32 +102,61 @@ class Pacer:
         pause or a recovered pace applies at once to everyone waiting, not after the turns booked before it.
         """
         for _ in range(10_000):  # each round sleeps until a call may go; bounded, and never reached
-            with self._lock:
-                now = self._clock()
-                earned_at = max(self._last_sent + self.interval, self._paused_until)
-                joins = (
-                    self._credit >= 1
-                    and now >= self._paused_until
-                    and now - self._last_earned <= self.interval * self.JOIN
-                )
-                if joins:  # ready together with the call that earned a token: the bucket's credit pays
-                    self._credit -= 1
-                    self._last_sent = now
-                    return self._generation
-                if deadline is not None and earned_at > deadline:
-                    return None
-                if earned_at <= now:
-                    # Spacing counts from the real send: a waiter that woke late does not earn a quick second call.
-                    # Lossy, as Twenty's refill: whole intervals since the last call earn tokens, the rest is lost.
-                    gap = now - self._last_sent
-                    earned = self._ceiling if gap == float("inf") else int(gap / self.interval + 1e-9)
-                    self._credit = min(self._ceiling, self._credit + earned) - 1
-                    self._last_sent = self._last_earned = now
-                    return self._generation
-                delay = earned_at - now
-            if self._sleep(delay):
+            go, value = self.turn(deadline)
+            if go:
+                return value
+            if value is None or self._sleep(value):
                 return None
         return None
+
+    def turn(self, deadline: float | None = None) -> tuple[bool, float | int | None]:
+        """One look at the clock, without sleeping: (True, generation) when a call may go now; (False, seconds)
+        until it may; (False, None) when that would be after `deadline`. What `wait` loops on; a simulation of
+        several connections drives it on a virtual clock (bench/shared_bucket.py)."""
+        with self._lock:
+            now = self._clock()
+            if self.turns is not None:
+                return self._shared_turn(self.turns, now, deadline)
+            earned_at = max(self._last_sent + self.interval, self._paused_until)
+            joins = (
+                self._credit >= 1
+                and now >= self._paused_until
+                and now - self._last_earned <= self.interval * self.JOIN
+            )
+            if joins:  # ready together with the call that earned a token: the bucket's credit pays
+                self._credit -= 1
+                self._last_sent = now
+                return True, self._generation
+            if deadline is not None and earned_at > deadline:
+                return False, None
+            if earned_at <= now:
+                # Spacing counts from the real send: a waiter that woke late does not earn a quick second call.
+                # Lossy, as Twenty's refill: whole intervals since the last call earn tokens, the rest is lost.
+                gap = now - self._last_sent
+                earned = self._ceiling if gap == float("inf") else int(gap / self.interval + 1e-9)
+                self._credit = min(self._ceiling, self._credit + earned) - 1
+                self._last_sent = self._last_earned = now
+                self._first_sent = min(self._first_sent, now)
+                return True, self._generation
+            return False, earned_at - now
+
+    def _shared_turn(
+        self, turns: Turns, now: float, deadline: float | None
+    ) -> tuple[bool, float | int | None]:
+        wall = self._wall()
+        at, number, kind = turns.next(wall, wall + max(0.0, self._paused_until - now))
+        if deadline is not None and now + (at - wall) > deadline:
+            return False, None
+        if at > wall:
+            return False, at - wall
+        ticket = self._next_ticket
+        self._next_ticket += 1
+        self._tickets[ticket] = turns.sent(number, kind)
+        if len(self._tickets) > 1000:  # calls that never got an answer (a dropped connection) hold no slot
+            for old in sorted(self._tickets)[:500]:
+                del self._tickets[old]
+        self._last_sent = now
+        return True, ticket
 
     def rate_limited(self, generation: int | None, hint: RateLimitHint) -> None:
         """A call sent under `generation` got a 429."""
@@ -107,6 +165,24 @@ class Pacer:
                 # The server named its limit: never plan to go faster than it.
                 self.base = max(self.base, 60.0 / hint.per_minute * self.MARGIN)
                 self.interval = max(self.interval, self.base)
+            if self.turns is not None:
+                self.turns.width, self.turns.tolerance = (
+                    self._slot_shape()
+                )  # the limit the server named, if so
+                ticket = self._tickets.pop(generation, None) if generation is not None else None
+                if ticket is not None:
+                    self.turns.refused(*ticket)
+                if hint.retry_after:
+                    self._paused_until = max(
+                        self._paused_until, self._clock() + min(hint.retry_after, self.MAX_PAUSE)
+                    )
+                return
+            if generation == self._generation and self._count_connections():
+                if hint.retry_after:  # the server's word still holds: nobody sends before it
+                    self._paused_until = max(
+                        self._paused_until, self._clock() + min(hint.retry_after, self.MAX_PAUSE)
+                    )
+                return
             if generation == self._generation:
                 slowest = max(self.base, min(self.base * self.MAX_WIDENING, 60.0))
                 self.interval = min(self.interval * self.WIDEN, slowest)
@@ -121,9 +197,40 @@ class Pacer:
             # The pause is the wait after a 429: the next call goes when it ends, the widened spacing after that.
             self._last_sent = self._paused_until - self.interval
 
+    def _count_connections(self) -> bool:
+        """On our first 429: when the bucket ran dry before we spent it, the others spent the rest (and what
+        refilled meanwhile), so we are one of about spent ÷ ours connections. True when we now take turns."""
+        first, self._refused_once = not self._refused_once, True
+        if not first or not self.EVIDENCE <= self._successes < self._ceiling:
+            return False
+        spent = self._ceiling + max(0.0, self._clock() - self._first_sent) / self.base
+        slots = min(self.MAX_SLOTS, round(spent / self._successes))
+        if slots < 2:
+            return False
+        self.turns = Turns(slots, *self._slot_shape(), self._rng)
+        self._credit = 0.0
+        return True
+
+    def _slot_shape(self) -> tuple[float, float]:
+        """A slot's length, and how late into it a call may go: the next slot's call is still a token after it.
+        At a fast pace the room is at least MIN_ROOM, longer than a thread takes to wake."""
+        token = self.base / self.MARGIN
+        room = max(self.base * self.SLOT - token - self.GUARD, self.MIN_ROOM)
+        return token + self.GUARD + room, room
+
     def succeeded(self, generation: int | None) -> None:
         """A call sent under `generation` was answered (not with a 429)."""
         with self._lock:
+            if self.turns is not None:
+                ticket = self._tickets.pop(generation, None) if generation is not None else None
+                if ticket is not None:
+                    self.turns.through(*ticket)
+                    if self.turns.alone:  # every slot is ours: the others are done
+                        self.turns = None
+                        self._credit = 0.0
+                        self._last_sent = self._clock()
+                return
+            self._successes += 1
             if generation == self._generation:  # sent at the current, slowed pace, and it went through
                 # Halve the slow-down: a burst of 429s costs a few slow calls, while a pace that really is too
                 # fast for the server meets a 429 again soon and settles a little slower than configured.
