@@ -163,3 +163,19 @@ def test_a_server_without_connect_still_links_by_lookup(current, tmp_path):
         "d@four.example": ids["https://c2000.example"],
     }
     assert len([e for e in run.errors if "nowhere.example" in str(e)]) == 1
+
+
+def test_check_reports_connect_for_each_route(v2, tmp_path):
+    config = {
+        **config_for(v2[0], "people", column_mapping=[MAPPING[0]]),
+        "streams": [
+            {"stream": "accounts", "mode": "companies", "column_mapping": [{"column": "n", "field": "name"}]},
+            {"stream": "contacts", "mode": "people", "column_mapping": MAPPING},
+        ],
+    }
+    run = run_connector(["check"], tmp_path, config)
+    assert run.status["status"] == "SUCCEEDED", run.status
+    assert (
+        "Stream route to people: the company link is set by connect inside the write (a target too large to read "
+        "whole costs no lookup)." in run.logs
+    )

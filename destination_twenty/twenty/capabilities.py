@@ -62,12 +62,7 @@ class Capabilities:
                 "relation targets come from the GraphQL metadata API (its REST metadata lists relations "
                 "without their targets, as the v2 line does)"
             )
-        for relation, works in self.connect:
-            parts.append(
-                f"the {relation} link is set by connect inside the write (a target too large to read whole costs no lookup)"
-                if works
-                else f"the {relation} link is looked up (this server does not connect by key)"
-            )
+        parts.extend(connect_line(relation, works) for relation, works in self.connect)
         return "Twenty server: " + "; ".join(parts) + "."
 
 
@@ -99,6 +94,12 @@ def detect(
         (relation, connect_works(client, schema.name_plural, relation, path)) for relation, path in links
     )
     return Capabilities(rest, graphql, rich, naming, targets_from, connect)
+
+
+def connect_line(relation: str, works: bool) -> str:
+    if works:
+        return f"the {relation} link is set by connect inside the write (a target too large to read whole costs no lookup)"
+    return f"the {relation} link is looked up (this server does not connect by key)"
 
 
 def connect_works(client: TwentyClient, plural: str, relation: str, path: str) -> bool:
