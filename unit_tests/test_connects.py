@@ -55,3 +55,22 @@ def test_targets_non_unique_fields_and_ids_never_probe():
     assert not connects.usable("people", lookup(path="id"))
     assert not Connects(NoCalls(), enabled=False).usable("people", lookup())
     assert connects.seen() == {}
+
+
+class Yes:
+    def create_many(self, plural, records, upsert):
+        from destination_twenty.errors import DataError
+
+        raise DataError(
+            "Expected 1 record to connect to company, but found 0 for domainNamePrimaryLinkUrl = x"
+        )
+
+
+def test_a_refusal_about_connect_itself_turns_connect_off_a_missing_target_does_not():
+    connects = Connects(Yes())
+    assert connects.usable("people", lookup())
+    connects.refused("people", [lookup()], "Expected 1 record to connect to company, but found 0 for x = y")
+    connects.refused("people", [lookup()], "Invalid value 'x' for field \"city\"")
+    assert connects.usable("people", lookup())
+    connects.refused("people", [lookup()], 'Field "connect" is not defined by type "CompanyCreateInput".')
+    assert not connects.usable("people", lookup())

@@ -206,11 +206,14 @@ class BatchSender:
                     item.payload[lookup.relation] = connects.where(lookup.path, key)
         return kept
 
-    def _unconnect(self, items: list[Item], upsert: bool, result: BatchResult, resolved: bool) -> None:
+    def _unconnect(
+        self, items: list[Item], upsert: bool, result: BatchResult, resolved: bool, message: str
+    ) -> None:
         """A batch carrying connects was refused (a key matching nothing fails the whole call, before any
         insert): look its keys up in one read, set the ids, reject (or leave unset) the records whose target is
         missing, and send the rest again, connect-free, through the usual splitting."""
         taken = connects.strip(items)
+        self._connects.refused(self.plural, [lookup for _, lookup, _ in taken], message)
         found = self._resolver.ids([(lookup, key) for _, lookup, key in taken])
         for item, lookup, key in taken:  # counted as written when sent as a connect; now as found
             result.counts.links[(item.stream, "written")] -= 1
@@ -338,7 +341,7 @@ class BatchSender:
                 self._send(items, upsert, result, first=False)
                 return
             if any(connects.is_connect(i.payload.get(lk.relation)) for i in items for lk, _ in i.lookups):
-                self._unconnect(items, upsert, result, resolved)
+                self._unconnect(items, upsert, result, resolved, exc.message)
                 return
             if not resolved and _DUPLICATE.search(exc.message) and any(i.client_id for i in items):
                 self._settle_duplicates(items, upsert, result, retried=exc.attempts > 1)

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from destination_twenty.mapping.relations import Lookup
-from destination_twenty.twenty.capabilities import connect_works
+from destination_twenty.twenty.capabilities import CONNECT_MISSING, connect_works
 from destination_twenty.write.items import Item
 
 
@@ -59,6 +59,16 @@ class Connects:
             if key not in self._works:
                 self._works[key] = connect_works(self.client, plural, lookup.relation, lookup.path)
             return self._works[key]
+
+    def refused(self, plural: str, lookups: Iterable[Lookup], message: str) -> None:
+        """A batch with connects was refused. When the refusal is about connect itself and not a missing target
+        (a path that refuses what the probe's path took: on the v1.3 line, GraphQL upserts without the workspace
+        flag, while REST connects), links of the rest of this sync are looked up, not refused batch after batch."""
+        if CONNECT_MISSING.search(message) or "connect" not in message.lower():
+            return
+        with self._lock:
+            for lookup in lookups:
+                self._works[(plural, lookup.relation, lookup.path)] = False
 
     def seen(self) -> dict[tuple[str, str, str], bool]:
         with self._lock:
