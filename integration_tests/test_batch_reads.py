@@ -86,15 +86,16 @@ def test_a_keyed_batch_reads_its_stored_links_in_one_call_and_keeps_labels(emula
 
 def test_a_server_without_graphql_queries_is_read_with_gets(tmp_path):
     with run_emulator("--rate-limit", "off", "--no-graphql-queries", api_key=API_KEY) as emulator:
-        seed(emulator, 200)
-        run, calls = sync(emulator, tmp_path, 200)
-        check_kept(emulator, 200)
-        assert any("updated 200" in line for line in run.logs), run.logs
+        seed(emulator, 600)
+        run, calls = sync(emulator, tmp_path, 600)
+        check_kept(emulator, 600)
+        assert any("updated 600" in line for line in run.logs), run.logs
         refused = [c for c in calls if c["path"] == "/graphql"]
         gets = [c for c in calls if c["path"] == "/rest/companies" and "filter" in c["query"]]
-        # One query answered 404, remembered; the batch is then read with the several GETs its keys need.
-        assert len(refused) == 1 and refused[0]["status"] == 404
-        assert len(gets) >= 3, record_calls(calls)
+        # A query answered 404 is remembered (batches asking at once each get their 404, at most one each);
+        # every batch is then read with the several GETs its keys need.
+        assert 1 <= len(refused) <= 3 and all(c["status"] == 404 for c in refused)
+        assert len(gets) >= 3 * 3, record_calls(calls)
         emulator.check_no_internal_errors()
 
 

@@ -134,7 +134,8 @@ class TwentyClient:
         except (TransientAPIError, AuthenticationError):
             raise
         except TwentyAPIError:  # Twenty's verdict on the route or the query: read with GETs
-            if self._graphql_finds is None and not rows:
+            # Several batches may ask at once before the first answer: each "no" before any "yes" is a "no".
+            if self._graphql_finds is not True and not rows:
                 self._graphql_finds = False
                 return None
             raise
