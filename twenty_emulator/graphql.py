@@ -282,7 +282,10 @@ class GraphQL:
                 written = self.records.create_many(obj, rows, upsert=upsert)
             except ApiError as exc:
                 code = _CODES.get(exc.status, "INTERNAL_SERVER_ERROR")
-                errors.append(GraphQLError(exc.message, code).entry([sel.key]))
+                entry = GraphQLError(exc.message, code).entry([sel.key])
+                if getattr(exc, "user_friendly", None):  # the ORM's exceptions carry one (connect, …)
+                    entry["extensions"] = {"userFriendlyMessage": exc.user_friendly, **entry["extensions"]}
+                errors.append(entry)
                 data[sel.key] = None
                 continue
             if many:

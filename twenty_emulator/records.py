@@ -18,7 +18,7 @@ from .errors import DUPLICATE_MESSAGE, ApiError, bad_request, internal_error, no
 from .filters import ListQuery, encode_cursor
 from .schema import COMPOSITE_SUBFIELDS, UNIQUE_SUBFIELD, ObjectMeta, Workspace
 from .store import Store, unique_value
-from .validation import RecordValidator
+from .validation import ConnectByKey, RecordValidator
 from .versions import CURRENT, TwentyVersion
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -50,7 +50,12 @@ class Records:
         if cached is None or cached[0] != key:
             cached = (
                 key,
-                RecordValidator(obj, self.api_key_name, lenient_numbers=self.version.lenient_numbers),
+                RecordValidator(
+                    obj,
+                    self.api_key_name,
+                    lenient_numbers=self.version.lenient_numbers,
+                    connect_by_key=self.version.relation_connect,
+                ),
             )
             self._validators[obj.nameSingular] = cached
         return cached[1]
@@ -101,6 +106,50 @@ class Records:
         if "searchVector" in obj.record_keys:
             record["searchVector"] = self._search_vector(obj, record)
 
+    def _connect_by_key(self, patches: list[dict]) -> None:
+        """Set each connect-by-key to the one target its where matches, before anything is written: a where
+        matching none (or two) fails the whole call, as relation-nested-queries.ts does."""
+        for patch in patches:
+            for column, value in patch.items():
+                if not isinstance(value, ConnectByKey):
+                    continue
+                f = value.field
+                target = self.workspace.objects.get(f.relation["target"])
+                conditions = []  # (unique field, value, column name as the ORM flattens it)
+                for name, given in value.where.items():
+                    uf = target.fields.get(name) if target else None
+                    sub = UNIQUE_SUBFIELD.get(uf.type) if uf else None
+                    wanted = given.get(sub) if sub and isinstance(given, dict) else given
+                    if (
+                        uf is None
+                        or not uf.isUnique
+                        or wanted is None
+                        or (sub and not isinstance(given, dict))
+                    ):
+                        raise bad_request(f'Relation "{f.name}" requires connect or disconnect operation')
+                    conditions.append((uf, wanted, name + (sub[0].upper() + sub[1:] if sub else "")))
+                rows = [
+                    json.loads(text)
+                    for text in self.store.find_for_upsert(
+                        target, [], {"u_" + uf.name: [wanted] for uf, wanted, _ in conditions}
+                    )
+                ]
+                rows = [
+                    r
+                    for r in rows
+                    if not r.get("deletedAt") and all(unique_value(uf, r) == v for uf, v, _ in conditions)
+                ]
+                if len(rows) != 1:
+                    said = ", ".join(f"{c} = {v}" for _, v, c in conditions)
+                    error = bad_request(
+                        f"Expected 1 record to connect to {f.name}, but found {len(rows)} for {said}"
+                    )
+                    error.user_friendly = (
+                        f"Can't connect to {f.name}. No unique record found with condition: {said}"
+                    )
+                    raise error
+                patch[column] = rows[0]["id"]
+
     def _check_foreign_keys(self, obj: ObjectMeta, patches: list[dict]) -> None:
         for column, f in obj.join_columns.items():
             values = list({p[column] for p in patches if p.get(column)})
@@ -129,6 +178,7 @@ class Records:
                 inserts, updates = self._categorise(obj, patches)
             elif self.version.legacy_errors:
                 self._legacy_conflicts(obj, patches)
+            self._connect_by_key(patches)
             self._check_foreign_keys(obj, patches)
             return self._write(obj, inserts, updates, reviving=True)
 
@@ -276,6 +326,7 @@ class Records:
         patch.pop("id", None)
         with self.store.lock:
             existing = self._load(obj, record_id, legacy_missing=True)
+            self._connect_by_key([patch])
             self._check_foreign_keys(obj, [patch])
             return self._write(obj, [], [(existing, patch)], reviving=False)[0]
 

@@ -187,11 +187,26 @@ def normalise_url(url: str) -> str:
 
 
 # ----------------------------------------------------------------------------- validator
+class ConnectByKey:
+    """A relation to connect by the target's unique field(s), in place of the join column's value."""
+
+    def __init__(self, field: Field, where: dict):
+        self.field, self.where = field, where
+
+
 class RecordValidator:
     """Validates request bodies for one object. ``api_key_name`` fills the API actor."""
 
-    def __init__(self, obj: ObjectMeta, api_key_name: str, *, lenient_numbers: bool = False):
+    def __init__(
+        self,
+        obj: ObjectMeta,
+        api_key_name: str,
+        *,
+        lenient_numbers: bool = False,
+        connect_by_key: bool = False,
+    ):
         self.obj = obj
+        self.connect_by_key = connect_by_key  # connect by a unique field (versions.py relation_connect)
         self.lenient_numbers = lenient_numbers  # v1.3: NUMBER is not type-checked (see versions.py)
         self.actor = {"source": "API", "workspaceMemberId": None, "name": api_key_name, "context": {}}
 
@@ -260,6 +275,8 @@ class RecordValidator:
             where = value["connect"].get("where")
             if isinstance(where, dict) and "id" in where:
                 return self._uuid(where["id"], f.join_column, nullable=False)
+            if self.connect_by_key and isinstance(where, dict) and where:
+                return ConnectByKey(f, where)  # resolved against the store by records.py
         raise bad_request(f'Relation "{f.name}" requires connect or disconnect operation')
 
     def _value(self, f: Field, value):

@@ -86,6 +86,13 @@ class TwentyVersion:
     # one: engine/api/utils/build-cursor-composite-field-where-condition.utils.ts); the v2 line merges them
     # (validate-and-get-order-by.utils.ts, validateAndGetOrderByForCompositeField) and pages (recorded).
     composite_cursor: bool = False
+    # A many-to-one field takes {"connect": {"where": {<unique field>: value}}} over REST, REST batch and GraphQL:
+    # the ORM finds the one target before inserting, and a key matching none fails the whole call with
+    # "Expected 1 record to connect to <field>, but found <n> for <column> = <value>"
+    # (twenty-orm/relation-nested-queries/relation-nested-queries.ts, formatConnectRecordNotFoundErrorMessage).
+    # Recorded on the v1.3 line (with its workspace flag IS_RELATION_CONNECT_ENABLED on) and the v2 line; the
+    # other modes keep connect by id only, and so play a server without it.
+    relation_connect: bool = False
 
 
 VERSIONS = {
@@ -100,6 +107,7 @@ VERSIONS = {
         rest_delete_destroys=True,
         graphql_answer_max=60,
         field_limiter=True,
+        relation_connect=True,
     ),
     "v1.20": TwentyVersion(
         "v1.20",
@@ -122,6 +130,7 @@ VERSIONS = {
         paged_metadata=True,
         metadata_graphql=True,
         composite_cursor=True,
+        relation_connect=True,
     ),
 }
 CURRENT = VERSIONS["current"]

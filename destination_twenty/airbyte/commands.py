@@ -31,7 +31,7 @@ from destination_twenty.mapping import relations
 from destination_twenty.mapping.columns import check_columns
 from destination_twenty.mapping.mapper import Mapper
 from destination_twenty.mapping.schema import ObjectSchema
-from destination_twenty.twenty.capabilities import detect
+from destination_twenty.twenty.capabilities import connect_line, connect_works, detect
 from destination_twenty.twenty.client import TwentyClient
 from destination_twenty.twenty.metadata import read_workspace
 from destination_twenty.write.items import matching_rule
@@ -80,8 +80,13 @@ class DestinationTwenty:
                 schema, warnings = prepared.schema, prepared.warnings
                 client.probe(all_routes(twenty_config)[0].object_path)
                 if schema is not None:
+                    links = [
+                        (lookup.relation, lookup.path)
+                        for lookup in prepared.relations.lookups
+                        if lookup.unique and not lookup.is_target and lookup.path != "id"
+                    ]
                     found = detect(
-                        client, twenty_config.upsert, schema, prepared.objects, prepared.targets_from
+                        client, twenty_config.upsert, schema, prepared.objects, prepared.targets_from, links
                     )
                     warnings.append(found.describe())
                     # check has no catalog: it says the rule for each kind of stream; write says it per stream.
@@ -315,6 +320,10 @@ def _check_routes(config: TwentyConfig, client: TwentyClient, prepared: Prepared
             client.probe(target.plural)
             probed.add(target.plural)
         lines.append(describe(target))
+        for lookup in target.relations.lookups if target.relations else ():
+            if lookup.unique and not lookup.is_target and lookup.path != "id":
+                works = connect_works(client, target.plural, lookup.relation, lookup.path)
+                lines.append(f"Stream route to {target.plural}: {connect_line(lookup.relation, works)}.")
     return lines
 
 

@@ -41,6 +41,7 @@ class Lookup:
     path: str  # field path on the target, e.g. domainName.primaryLinkUrl
     leave_unset: bool  # a key that matches nothing leaves the relation unset instead of rejecting the record
     is_target: bool  # a note/task target (a junction row), not a join column
+    unique: bool = False  # the path is unique on the target: Twenty can connect by it (write/connects.py)
     convert: Callable[[Any], Any] = field(compare=False, hash=False, default=lambda v: v)
     read: Callable[[Mapping[str, Any]], Any] = field(compare=False, hash=False, default=lambda data: None)
 
@@ -236,6 +237,7 @@ def _lookup(
         path=path,
         leave_unset=column_map.if_not_found == "leave_unset",
         is_target=is_target,
+        unique=path in schema.unique_paths,
         convert=convert,
         read=column_reader(
             column_map.column

@@ -18,7 +18,7 @@ from destination_twenty.mapping.relations import Plan
 from destination_twenty.mapping.schema import ObjectSchema
 from destination_twenty.twenty.capabilities import NEITHER
 from destination_twenty.twenty.client import TwentyClient
-from destination_twenty.write import links, operations
+from destination_twenty.write import connects, links, operations
 from destination_twenty.write.composites import Composites
 from destination_twenty.write.dry_run import predict
 from destination_twenty.write.items import Item, Rejection
@@ -40,6 +40,7 @@ _UPSERT_IGNORED = re.compile(r"record already exists|duplicate .+ with value .+p
 # twenty-shared QueryMaxRecords.ts = 60). A record left out of the answer cannot be told created from updated,
 # nor its stored id known, so batches over GraphQL hold no more than that.
 GRAPHQL_ANSWER_MAX = 60
+_CONNECT = object()  # a link left to the server's connect, in place of an id while links are attached
 
 
 class _AnswerWouldBeCut(Exception):
@@ -73,6 +74,7 @@ class BatchSender:
         relations: Plan | None = None,
         written: WrittenKeys | None = None,
         resolver: links.Resolver | None = None,  # shared by every route of the sync (routes.py)
+        connector: connects.Connects | None = None,  # links set by connect where the server can (connects.py)
     ):
         self.client = client
         self.plural = plural
@@ -100,6 +102,7 @@ class BatchSender:
         for lookup in relations.lookups if relations else ():
             self.written.watch(lookup.target, lookup.path)
         self._junction = relations.junction if relations else None
+        self._connects = connector if connector is not None else connects.Connects(client, enabled=False)
         self._known = KnownIds()  # ids read or written in this sync
         # A partial LINKS/EMAILS write is completed from the stored record first: Twenty replaces them whole.
         self._composites = Composites(schema)
@@ -177,12 +180,48 @@ class BatchSender:
         wanted = [(lookup, key) for item in items for lookup, key in item.lookups]
         if not wanted:
             return items
-        found = self._resolver.ids(wanted)
+        # A key the sync does not know yet is linked by connect inside the write where the server can, instead
+        # of looked up (connects.py); a batch whose connect misses is sent again with lookups (_unconnect).
+        connected: set = set()
+        if not self._dry_run:
+            self._resolver.prepare(lookup for lookup, _ in wanted)  # a small target read whole costs no probe
+            known = self._resolver.known_ids(wanted)
+            connected = {
+                (lookup, key)
+                for lookup, key in wanted
+                if (lookup.target, lookup.path, key) not in known
+                and self._connects.usable(self.plural, lookup)
+            }
+        found = self._resolver.ids([w for w in wanted if w not in connected])
+        found.update({(lk.target, lk.path, key): (_CONNECT,) for lk, key in connected})
         for item in items:  # the summary's links written and finally unresolved, per stream
             for lookup, key in item.lookups:
                 ids = found.get((lookup.target, lookup.path, key), ())
                 result.counts.links[(item.stream, "written" if len(ids) == 1 else "unresolved")] += 1
-        return links.attach(items, found, partial(self._reject, result), result.warnings)
+        kept = links.attach(items, found, partial(self._reject, result), result.warnings)
+        for item in kept:
+            for lookup, key in item.lookups:
+                if item.payload.get(lookup.join_column) is _CONNECT:
+                    del item.payload[lookup.join_column]
+                    item.payload[lookup.relation] = connects.where(lookup.path, key)
+        return kept
+
+    def _unconnect(
+        self, items: list[Item], upsert: bool, result: BatchResult, resolved: bool, message: str
+    ) -> None:
+        """A batch carrying connects was refused (a key matching nothing fails the whole call, before any
+        insert): look its keys up in one read, set the ids, reject (or leave unset) the records whose target is
+        missing, and send the rest again, connect-free, through the usual splitting."""
+        taken = connects.strip(items)
+        self._connects.refused(self.plural, [lookup for _, lookup, _ in taken], message)
+        found = self._resolver.ids([(lookup, key) for _, lookup, key in taken])
+        for item, lookup, key in taken:  # counted as written when sent as a connect; now as found
+            result.counts.links[(item.stream, "written")] -= 1
+            ids = found.get((lookup.target, lookup.path, key), ())
+            result.counts.links[(item.stream, "written" if len(ids) == 1 else "unresolved")] += 1
+        found.update(self._resolver.known_ids([w for i in items for w in i.lookups]))
+        keep = {id(i) for i in links.attach(items, found, partial(self._reject, result), result.warnings)}
+        self._send_chunk([i for i in items if id(i) in keep], upsert, result, resolved, first=False)
 
     def _write_targets(self, result: BatchResult) -> None:
         """The junction rows of the notes and tasks just written (links.py), in chunks."""
@@ -300,6 +339,9 @@ class BatchSender:
             if maximum and len(items) > 1:
                 self._shrink(int(maximum.group(1)), len(items), result)
                 self._send(items, upsert, result, first=False)
+                return
+            if any(connects.is_connect(i.payload.get(lk.relation)) for i in items for lk, _ in i.lookups):
+                self._unconnect(items, upsert, result, resolved, exc.message)
                 return
             if not resolved and _DUPLICATE.search(exc.message) and any(i.client_id for i in items):
                 self._settle_duplicates(items, upsert, result, retried=exc.attempts > 1)

@@ -73,6 +73,24 @@ class Resolver:
                 found.update(self._read(lookups[(target, path)], missing))
         return found
 
+    def prepare(self, lookups: Iterable[Lookup]) -> None:
+        """Read small targets whole now (once per sync), so known_ids knows their keys."""
+        for lookup in set(lookups):
+            self._maybe_prefetch(lookup)
+
+    def known_ids(self, wanted: Iterable[tuple[Lookup, str]]) -> dict[tuple[str, str, str], tuple[str, ...]]:
+        """The ids of these keys known without a call (cached, or written by this sync); the others left out."""
+        found: dict[tuple[str, str, str], tuple[str, ...]] = {}
+        with self._lock:
+            for lookup, key in wanted:
+                cache_key = (lookup.target, lookup.path, key)
+                ids = self._cache.get(cache_key)
+                if ids is None and (mine := self.written.get(lookup.target, lookup.path, key)) is not None:
+                    ids = (mine,)
+                if ids is not None:
+                    found[cache_key] = ids
+        return found
+
     def known(self, lookup: Lookup, key: str) -> bool:
         """Is the target of this key known without a call (written by this sync, read, or cached)?"""
         with self._lock:

@@ -27,7 +27,7 @@ from destination_twenty.mapping.schema import (
 )
 from destination_twenty.twenty.client import TwentyClient
 from destination_twenty.twenty.metadata import Workspace, read_workspace
-from destination_twenty.write import links
+from destination_twenty.write import connects, links
 from destination_twenty.write.batch import BatchSender
 from destination_twenty.write.items import ItemBuilder, matching_rule
 from destination_twenty.write.streams import stream_key
@@ -227,6 +227,7 @@ class Routes:
         # What every route writes is remembered by its unique keys (write/written.py), for all the others.
         self.written_keys = WrittenKeys()
         self.resolver = links.Resolver(client, self.written_keys, written)
+        self.connects = connects.Connects(client)  # probed once per relation, for every route
         for target in targets:
             self._sink_of(target, client, stop)
 
@@ -251,6 +252,7 @@ class Routes:
             relations=target.relations,
             written=self.written_keys,
             resolver=self.resolver,
+            connector=self.connects,
         )
         builder = ItemBuilder(
             config,
