@@ -1,4 +1,5 @@
-"""POST /graphql, for the versions that serve it: the record mutations a writer needs, nothing else.
+"""POST /graphql, for the versions that serve it: the record mutations a writer needs, and the record query it
+reads with, nothing else.
 
 ``create<Plural>(data: [...], upsert: Boolean)`` and ``create<Singular>(data: {...}, upsert: Boolean)`` for every
 object, with variables, aliases and selection sets (composite sub-fields included). Upsert matches as the REST
@@ -7,8 +8,9 @@ upsert does (records.py), as upstream's resolver calls the same matching
 
 Answers follow graphql-yoga: a syntax error or a missing query is a 400; everything else is a 200 whose
 ``errors`` entries carry ``extensions.code`` (BAD_USER_INPUT, NOT_FOUND, INTERNAL_SERVER_ERROR, as
-engine/core-modules/graphql/utils/graphql-errors.util.ts names them). Fragments, directives and queries are
-not served (a validation error says so).
+engine/core-modules/graphql/utils/graphql-errors.util.ts names them). ``<plural>(filter, first, after)`` answers
+``edges { node }``, ``pageInfo`` and ``totalCount`` (graphql-query-find-many-resolver.service.ts). Fragments,
+directives and other queries are not served (a validation error says so).
 """
 
 from __future__ import annotations
