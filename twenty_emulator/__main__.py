@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+from dataclasses import replace
 
 from .faults import parse_faults
 from .server import Config, make_server
@@ -64,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
         "'off' (default 100/100, API_RATE_LIMITING_LIMIT/TTL as the rig sets them); refused calls count too",
     )
     p.add_argument(
+        "--no-graphql-queries",
+        action="store_true",
+        help="answer GraphQL record queries (<plural>(filter) { edges }) 404, as behind a proxy forwarding only /rest",
+    )
+    p.add_argument(
         "--retry-after",
         action="store_true",
         help="add Retry-After and X-RateLimit-* headers to 429s, like newer Twenty (off by default, as recorded)",
@@ -102,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit=rate_limit,
         field_limit=field_limit,
         retry_after=args.retry_after,
-        version=get_version(args.twenty_version),
+        version=replace(get_version(args.twenty_version), graphql_queries=not args.no_graphql_queries),
         faults=args.faults,
         fault_seed=args.fault_seed,
         timeout_hold_seconds=args.timeout_hold_seconds,

@@ -1,4 +1,5 @@
-"""POST /graphql, for the versions that serve it: the record mutations a writer needs, nothing else.
+"""POST /graphql, for the versions that serve it: the record mutations a writer needs, and the record query it
+reads with, nothing else.
 
 ``create<Plural>(data: [...], upsert: Boolean)`` and ``create<Singular>(data: {...}, upsert: Boolean)`` for every
 object, with variables, aliases and selection sets (composite sub-fields included). Upsert matches as the REST
@@ -7,8 +8,9 @@ upsert does (records.py), as upstream's resolver calls the same matching
 
 Answers follow graphql-yoga: a syntax error or a missing query is a 400; everything else is a 200 whose
 ``errors`` entries carry ``extensions.code`` (BAD_USER_INPUT, NOT_FOUND, INTERNAL_SERVER_ERROR, as
-engine/core-modules/graphql/utils/graphql-errors.util.ts names them). Fragments, directives and queries are
-not served (a validation error says so).
+engine/core-modules/graphql/utils/graphql-errors.util.ts names them). ``<plural>(filter, first, after)`` answers
+``edges { node }``, ``pageInfo`` and ``totalCount`` (graphql-query-find-many-resolver.service.ts). Fragments,
+directives and other queries are not served (a validation error says so).
 """
 
 from __future__ import annotations
@@ -233,8 +235,14 @@ def _cap(name: str) -> str:
 
 class GraphQL:
     def __init__(
-        self, workspace: Workspace, records: Records, answer_max: int = 10_000, creates: bool = True
+        self,
+        workspace: Workspace,
+        records: Records,
+        answer_max: int = 10_000,
+        creates: bool = True,
+        queries: bool = True,
     ):
+        self.queries = queries  # record queries <plural>(filter, first, after) served (versions.py)
         self.workspace = workspace
         self.records = records
         self.answer_max = answer_max  # records listed in a create<Plural> answer (versions.py)
@@ -256,8 +264,12 @@ class GraphQL:
                     "BAD_REQUEST",
                     400,
                 )
-            operation = self._pick(_Parser(request["query"]).document(), request.get("operationName"))
+            operation = self._pick(
+                _Parser(request["query"]).document(), request.get("operationName"), self.queries
+            )
             variables = {**operation.defaults, **variables}
+            if operation.kind == "query":
+                return 200, {"data": {s.key: self._find(s, variables) for s in operation.selections}}, 0
             plan = [self._plan(sel, variables) for sel in operation.selections]
         except GraphQLError as exc:
             return exc.status, {"errors": [exc.entry()]}, 0
@@ -286,7 +298,7 @@ class GraphQL:
         return 200, answer, sum(len(rows) for _, _, many, rows, _ in plan if many != "delete")
 
     @staticmethod
-    def _pick(operations: list[Operation], name) -> Operation:
+    def _pick(operations: list[Operation], name, queries: bool = False) -> Operation:
         if name:
             for op in operations:
                 if op.name == name:
@@ -297,10 +309,11 @@ class GraphQL:
             raise GraphQLError("Must provide operation name if query contains multiple operations.")
         else:
             op = operations[0]
-        if op.kind != "mutation":
+        if op.kind != "mutation" and not (queries and op.kind == "query"):
             raise GraphQLError(
                 "The emulator's /graphql serves only the mutations create<Plural>(data, upsert), "
-                "create<Singular>(data, upsert) and delete<Plural>(filter)."
+                "create<Singular>(data, upsert) and delete<Plural>(filter), and the record queries "
+                "<plural>(filter, first, after)."
             )
         return op
 
@@ -339,6 +352,55 @@ class GraphQL:
             )
         self._check_selection(obj, sel.selections)
         return sel, obj, many, rows, bool(upsert)
+
+    def _find(self, sel: Selection, variables: dict) -> dict:
+        """<plural>(filter, first, after) { edges { node { ... } } pageInfo { hasNextPage endCursor } }: the live
+        records the filter matches, in stored order, at most answer_max a page (QUERY_MAX_RECORDS); the cursor
+        is the last record's id (opaque to clients)."""
+        from .graphql_filter import FilterError, check, matches
+
+        obj = next((o for o in self.workspace.objects.values() if o.namePlural == sel.name), None)
+        if obj is None:
+            raise GraphQLError(f'Cannot query field "{sel.name}" on type "Query".')
+        for arg in sel.arguments:
+            if arg not in ("filter", "first", "after"):
+                raise GraphQLError(f'Unknown argument "{arg}" on field "Query.{sel.name}".')
+        where = _substitute(sel.arguments.get("filter"), variables) or {}
+        try:
+            check(obj, where)
+        except FilterError as exc:
+            raise GraphQLError(str(exc), "BAD_USER_INPUT") from None
+        first = _substitute(sel.arguments.get("first"), variables)
+        size = min(first if isinstance(first, int) and first > 0 else 60, self.answer_max)
+        after = _substitute(sel.arguments.get("after"), variables)
+        edges_sel = next((s for s in sel.selections or [] if s.name == "edges"), None)
+        node_sel = next(
+            (s for s in (edges_sel.selections if edges_sel else None) or [] if s.name == "node"), None
+        )
+        self._check_selection(obj, node_sel.selections if node_sel and node_sel.selections else [])
+        hits = []
+        for text in self.records.store.all_records(obj):
+            record = json.loads(text)
+            if record.get("deletedAt") is None and matches(record, where, obj):
+                hits.append(record)
+        start = 0
+        if isinstance(after, str):
+            start = next((n + 1 for n, r in enumerate(hits) if r.get("id") == after), len(hits))
+        page = hits[start : start + size]
+        more = start + size < len(hits)
+        out: dict = {}
+        for part in sel.selections or []:
+            if part.name == "edges":
+                out[part.key] = [
+                    {"node": self._project(obj, r, node_sel.selections or [])} if node_sel else {}
+                    for r in page
+                ]
+            elif part.name == "pageInfo":
+                info = {"hasNextPage": more, "endCursor": page[-1]["id"] if page else None}
+                out[part.key] = {s.key: info.get(s.name) for s in part.selections or []}
+            elif part.name == "totalCount":
+                out[part.key] = len(hits)
+        return out
 
     def _plan_delete(self, sel: Selection, variables: dict):
         """delete<Plural>(filter: <Singular>FilterInput!): upstream refuses a missing filter ('Filter is

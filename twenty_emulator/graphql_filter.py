@@ -8,6 +8,7 @@ The emulator evaluates the same tree in Python: deletes are batches of at most a
 
 from __future__ import annotations
 
+from .filters import sql_like
 from .schema import COMPOSITE_SUBFIELDS, ObjectMeta
 
 
@@ -79,7 +80,9 @@ def _compare(held, ops: dict, name: str) -> bool:
             return False
         if op == "is" and (held is None or held == "") != (wanted == "NULL"):
             return False
-        if op not in ("eq", "neq", "in", "is"):
+        if op == "like" and not (isinstance(held, str) and sql_like(held, wanted, False)):
+            return False
+        if op not in ("eq", "neq", "in", "is", "like"):
             raise FilterError(f'Field "{op}" is not served by the emulator\'s filter input.')
     return True
 

@@ -117,7 +117,11 @@ class Emulator:
             self.workspace, self.store, self.config.api_key_name, self.max_batch, self.version
         )
         self.graphql = GraphQL(
-            self.workspace, self.records, self.version.graphql_answer_max, creates=self.version.graphql
+            self.workspace,
+            self.records,
+            self.version.graphql_answer_max,
+            creates=self.version.graphql,
+            queries=self.version.graphql_queries,
         )
         self.metadata_graphql = MetadataGraphQL(self.workspace)
         for obj in self.workspace.objects.values():
@@ -177,6 +181,15 @@ def _record_count(body) -> int:
     if isinstance(body, list):
         return len(body)
     return 1 if isinstance(body, dict) else 0
+
+
+def _is_query(raw: bytes) -> bool:
+    """Is this GraphQL body a query (`query …` or a bare `{ … }`), not a mutation?"""
+    try:
+        query = json.loads(raw or b"{}").get("query")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(query, str) and re.match(r"\s*(query\b|\{)", query) is not None
 
 
 def _root_field(raw: bytes) -> str:
@@ -426,6 +439,7 @@ class Handler(BaseHTTPRequestHandler):
             and (
                 self.emulator.version.graphql
                 or (self.emulator.version.graphql_deletes and _root_field(raw).startswith("delete"))
+                or (self.emulator.version.graphql_queries and _is_query(raw))
             )
         ):
             # A mode without the create mutations plays a /graphql of deletes only: anything else is a 404 there
@@ -459,6 +473,7 @@ class Handler(BaseHTTPRequestHandler):
     def _graphql(self, raw: bytes, entry: dict):
         """POST /graphql: errors are answered 200 with an ``errors`` list, auth errors included
         (middleware.service.ts writeGraphqlResponseOnExceptionCaught)."""
+        entry["root_field"] = _root_field(raw)  # in the request log: tells queries from mutations
         try:
             self._authenticate()
         except ApiError as exc:

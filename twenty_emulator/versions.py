@@ -36,6 +36,12 @@ class TwentyVersion:
     # softDelete().returning('*'); 150 in one call on the real v1.3 line). Every version serves it; `graphql`
     # above adds the create mutations.
     graphql_deletes: bool = True
+    # POST /graphql serves the record query <plural>(filter, first, after) { edges { node } pageInfo } in every
+    # line the connector meets: upstream main serves it (engine/api/graphql/graphql-query-runner/resolvers/
+    # graphql-query-find-many-resolver.service.ts), as do the v1.3 and v2 lines. A page holds at most
+    # graphql_answer_max records (QUERY_MAX_RECORDS). The emulator's --no-graphql-queries plays a deployment
+    # whose proxy forwards only /rest.
+    graphql_queries: bool = True
     # REST DELETE /rest/{plural}/{id} destroys the row whatever ?soft_delete says: the v1.3 line's
     # rest-api-delete-one.handler.ts calls repository.delete, not softDelete. Later lines read the flag
     # (parse-soft-delete-rest-request.util.ts, true only for soft_delete=true).

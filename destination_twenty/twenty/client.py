@@ -11,7 +11,13 @@ from typing import Any
 from destination_twenty.config import TwentyConfig
 from destination_twenty.errors import AuthenticationError, DataError, TransientAPIError, TwentyAPIError
 from destination_twenty.twenty.filters import by_keys
-from destination_twenty.twenty.graphql import RELATIONS_QUERY, relation_targets, upsert_mutation
+from destination_twenty.twenty.graphql import (
+    RELATIONS_QUERY,
+    find_query,
+    found_page,
+    relation_targets,
+    upsert_mutation,
+)
 from destination_twenty.twenty.transport import Transport
 
 
@@ -23,6 +29,9 @@ class TwentyClient:
         self.transport = Transport(config, **transport)
         self.pacer = self.transport.pacer
         self.stats = self.transport.stats
+        self._graphql_finds: bool | None = (
+            None  # None: not tried yet; False: the server has no GraphQL queries
+        )
 
     def stop_retrying_when(self, event: threading.Event) -> None:
         """See Transport.stop_retrying_when: a stopping sync does not retry a throttled call."""
@@ -100,6 +109,38 @@ class TwentyClient:
                 return rows
             params = {**params, "starting_after": str(page["endCursor"])}
         return None
+
+    def find_where(
+        self, plural: str, singular: str, where: Mapping[str, Any], selection: Sequence[str]
+    ) -> list[dict[str, Any]] | None:
+        """Records matching a GraphQL filter, every page, in one POST /graphql per 200: a read whose keys no
+        safe URL can hold (filters.py MAX_FILTER_CHARS), at the cost of one throttler token as a GET.
+
+        None when the server answers no GraphQL record queries (a 404, a proxy forwarding only /rest, a
+        schema refusing the query): remembered for the sync, so callers read with GETs from then on. A 429, a
+        5xx or a timeout is retried and raised as for every call, never taken for a "no"."""
+        if self._graphql_finds is False:
+            return None
+        query = find_query(plural, singular, selection)
+        rows: list[dict[str, Any]] = []
+        after = None
+        try:
+            for _page in range(1000):  # bounded, as find
+                data = self.graphql("/graphql", query, {"filter": dict(where), "first": 200, "after": after})
+                page, after = found_page(data, plural)
+                rows.extend(page)
+                if after is None:
+                    break
+        except (TransientAPIError, AuthenticationError):
+            raise
+        except TwentyAPIError:  # Twenty's verdict on the route or the query: read with GETs
+            # Several batches may ask at once before the first answer: each "no" before any "yes" is a "no".
+            if self._graphql_finds is not True and not rows:
+                self._graphql_finds = False
+                return None
+            raise
+        self._graphql_finds = True
+        return rows
 
     def records_by_id(self, plural: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored records among `ids`, by id. One filtered read per 200 ids."""

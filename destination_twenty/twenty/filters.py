@@ -8,7 +8,12 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from destination_twenty.mapping.keys import PERCENT_ENCODED
 
-MAX_FILTER_CHARS = 6000  # keeps lookup URLs well under common 8 KB limits
+# Keeps lookup URLs well under common 8 KB limits. Measured on both real servers (v1.3 and v2 rigs): a URL of
+# about 16.8 KB is answered 431 and about 15.6 KB accepted, Node's default 16 KiB max header size (Twenty's
+# main.ts does not change it); but proxies in front of Twenty, such as nginx, cap the request line at 8 KB by
+# default (large_client_header_buffers 4 8k). A batch of 200 ids and 200 domains is over 15 KB once encoded,
+# so no safe URL holds it: read_stored sends such a read as one GraphQL query (graphql_any_of) instead.
+MAX_FILTER_CHARS = 6000
 
 # Twenty splits an `[in]:[…]` list on every comma and its and()/or() splitter toggles on brackets, parentheses and
 # quotes (rest/input-request-parsers/filter-parser-utils/format-field-values.util.ts, parse-filter-content.util.ts):
@@ -31,8 +36,12 @@ def alone_filter(path: str, value: str) -> str:
     whose splitter drops what follows a quoted `)` (parse-filter-content.util.ts: `…/'),or(name:'Victim` read as
     `…/'name:'Victim`, matching nothing). Both seen on a real server. The pattern matches the record and at most
     a few look-alikes, which callers drop by comparing each row's own key."""
-    pattern = "".join(_like_char(c) for c in value)
-    return f"{path}[like]:{pattern}"
+    return f"{path}[like]:{like_pattern(value)}"
+
+
+def like_pattern(value: str) -> str:
+    """The LIKE pattern of alone_filter, for REST and GraphQL alike."""
+    return "".join(_like_char(c) for c in value)
 
 
 def _like_char(c: str) -> str:
@@ -75,6 +84,22 @@ def any_of(values: Mapping[str, Iterable[str]], per_list: int = 50) -> list[str]
     if current:
         filters.append(current)
     return [group[0] if len(group) == 1 else f"or({','.join(group)})" for group in filters] + alone
+
+
+def graphql_any_of(values: Mapping[str, Iterable[str]]) -> dict:
+    """The GraphQL filter matching exactly what any_of's REST filters match, in one: an `in` list per field
+    and, for a key that cannot stand in a REST list, the same `like` pattern (rows are compared after reading,
+    as with REST). `domainName.primaryLinkUrl` nests as {domainName: {primaryLinkUrl: …}} (Twenty's
+    <Object>FilterInput: graphql-query-filter-field.parser.ts reads composite sub-fields so)."""
+    parts: list[dict] = []
+    for path, found in values.items():
+        found = list(found)
+        plain = list(dict.fromkeys(v for v in found if fits_in_a_list(v)))
+        odd = dict.fromkeys(v for v in found if not fits_in_a_list(v))
+        predicates = ([{"in": plain}] if plain else []) + [{"like": like_pattern(v)} for v in odd]
+        head, _, sub = path.partition(".")
+        parts += [{head: {sub: p}} if sub else {head: p} for p in predicates]
+    return {"or": parts}
 
 
 def _split(path: str, values: Iterable[str], per_list: int) -> tuple[list[str], list[str]]:

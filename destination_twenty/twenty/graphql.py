@@ -42,3 +42,27 @@ def upsert_mutation(singular: str, plural: str, selection: Sequence[str]) -> tup
     kind = singular[:1].upper() + singular[1:] + "CreateInput"
     query = f"mutation Upsert($data: [{kind}!]!) {{ {field}(data: $data, upsert: true) {{ {' '.join(selection)} }} }}"
     return field, query
+
+
+def find_query(plural: str, singular: str, selection: Sequence[str]) -> str:
+    """`<plural>(filter, first, after)`: one page of the records a filter matches (graphql-query-find-many-
+    resolver.service.ts), with the cursor of the next."""
+    kind = singular[:1].upper() + singular[1:] + "FilterInput"  # named after the object, as for deletes
+    return (
+        f"query Find($filter: {kind}, $first: Int, $after: String) {{ {plural}(filter: $filter, first: $first, "
+        f"after: $after) {{ edges {{ node {{ {' '.join(selection)} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+    )
+
+
+def found_page(data: Mapping[str, Any], plural: str) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of find_query's answer: its records, and the cursor of the next page (None on the last)."""
+    connection = data.get(plural) if isinstance(data.get(plural), dict) else {}
+    rows = [
+        e["node"]
+        for e in connection.get("edges") or ()
+        if isinstance(e, dict) and isinstance(e.get("node"), dict)
+    ]
+    page = connection.get("pageInfo") if isinstance(connection.get("pageInfo"), dict) else {}
+    if not page.get("hasNextPage") or not page.get("endCursor"):
+        return rows, None
+    return rows, str(page["endCursor"])

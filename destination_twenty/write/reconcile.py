@@ -12,12 +12,13 @@ from typing import Any
 
 from destination_twenty.mapping.dates import parse_moment
 from destination_twenty.mapping.keys import same_text, unique_keys
-from destination_twenty.mapping.schema import ObjectSchema
+from destination_twenty.mapping.schema import COMPOSITE_SUBFIELDS, ObjectSchema
 from destination_twenty.twenty.client import TwentyClient
-from destination_twenty.twenty.filters import any_of
+from destination_twenty.twenty.filters import any_of, graphql_any_of
 from destination_twenty.write.items import Item
 from destination_twenty.write.tally import Counts
 
+_RELATION_TYPES = ("RELATION", "MORPH_RELATION")
 Reject = Callable[..., None]  # (item, reason, field=None, message=None)
 
 
@@ -44,11 +45,21 @@ def read_stored(
     items: Sequence[Item],
     rows: Sequence[dict[str, Any]] = (),
 ) -> Stored:
-    """The stored records of `items`, found by id or unique key (one read per batch, in a few filters), with
-    `rows` already read."""
+    """The stored records of `items`, found by id or unique key, with `rows` already read: one GET where one
+    safe URL holds the batch's keys, else one GraphQL query (several GETs on a server without one)."""
     found = list(rows)
-    for expression in lookup_filters(items):
-        found.extend(client.find(plural, expression))
+    expressions = lookup_filters(items)
+    read = None
+    if len(expressions) > 1 and schema is not None:
+        selection = stored_selection(schema, items)
+        read = client.find_where(
+            plural, schema.name_singular, graphql_any_of(lookup_values(items)), selection
+        )
+    if read is not None:
+        found.extend(read)
+    else:
+        for expression in expressions:
+            found.extend(client.find(plural, expression))
     return Stored(
         {row.get("id"): row for row in found},
         {key: row for row in found for key in unique_keys(row, schema) if key[0] != "id"},
@@ -57,6 +68,11 @@ def read_stored(
 
 def lookup_filters(items: Sequence[Item]) -> list[str]:
     """REST filters finding the stored records of `items` by id or unique key, split to keep URLs short."""
+    return any_of(lookup_values(items))
+
+
+def lookup_values(items: Sequence[Item]) -> dict[str, list[str]]:
+    """The ids and unique keys (normalised as mapping/keys.py does) of `items`, by field path."""
     values: dict[str, list[str]] = {}
     for item in items:
         if "id" in item.payload:
@@ -64,7 +80,24 @@ def lookup_filters(items: Sequence[Item]) -> list[str]:
         for path, value in item.keys:
             if path != "id":
                 values.setdefault(path, []).append(value)
-    return any_of(values)
+    return values
+
+
+def stored_selection(schema: ObjectSchema, items: Sequence[Item]) -> list[str]:
+    """What a GraphQL read must select to stand for a REST row here: the id, timestamps, the unique keys and
+    every field the items send, a composite with all its sub-fields (composites.py keeps those it leaves out)."""
+    heads = dict.fromkeys(["id", "createdAt", "updatedAt"])
+    heads.update(dict.fromkeys(path.partition(".")[0] for path in schema.unique_paths))
+    for item in items:
+        heads.update(dict.fromkeys(item.payload))
+    fields = []
+    for head in heads:
+        info = schema.fields.get(head)
+        if info is not None and info.type in _RELATION_TYPES:
+            continue  # a nested relation input, not a stored value
+        subfields = COMPOSITE_SUBFIELDS.get(info.type) if info is not None else None
+        fields.append(f"{head} {{ {' '.join(subfields)} }}" if subfields else head)
+    return fields
 
 
 def count_answer(
