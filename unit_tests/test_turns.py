@@ -120,13 +120,11 @@ def test_four_connections_share_the_limit(seed):
     assert max(finished) - min(finished) < 0.1 * (max(finished) - 1_000)  # equal parts: they end together
 
 
-def test_the_same_connections_each_pacing_to_the_full_limit_meet_429s_on_a_fifth_of_their_calls():
-    # What sharing replaces: without turns (the first 429 never read), both pace at 100/min on their own.
-    Pacer.EVIDENCE, saved = 10**9, Pacer.EVIDENCE
-    try:
-        run = share_one_bucket([334, 334], 1)
-    finally:
-        Pacer.EVIDENCE = saved
+def test_the_same_connections_each_pacing_to_the_full_limit_meet_429s_on_a_fifth_of_their_calls(monkeypatch):
+    # What sharing replaces: without turns (the first 429 never read, no listening), both pace at 100/min alone.
+    monkeypatch.setattr(Pacer, "_count_connections", lambda self: False)
+    monkeypatch.setattr(Pacer, "LISTEN", 10**9)
+    run = share_one_bucket([334, 334], 1)
     assert run["refused"] > 0.15 * (run["passed"] + run["refused"])
 
 
@@ -146,15 +144,39 @@ def test_a_connection_left_alone_takes_the_freed_slots_back():
     assert long_one.requests_per_minute == pytest.approx(100 / Pacer.MARGIN, rel=0.01)
 
 
-def test_a_connection_started_after_another_reached_full_pace_is_refused_until_the_other_is_done():
-    # The known limit (README, "Several connections, one workspace"): the newcomer's first call meets an empty
-    # bucket, so it learns nothing, and the first connection, always first once a token is back, hears nothing.
-    run = share_one_bucket([334, 334], 1, starts=[0.0, 60.0])
-    assert run["passed"] == 668  # both finish, every call through in the end
-    first, second = run["finished"]
-    assert second > first
-    assert run["refused"] > 0.1 * (run["passed"] + run["refused"])
-    assert all(p.turns is None for p in run["pacers"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("apart", [1.0, 2.0])
+def test_two_connections_started_seconds_apart_share_the_limit(seed, apart):
+    # The second one gets a small part of the first bucket: its count is rough, the turns mend it.
+    run = share_one_bucket([334, 334], seed, starts=[0.0, apart])
+    assert run["passed"] == 668
+    # The model's bound, as above: the 4 calls each has in flight when the bucket runs dry are most of the 429s.
+    assert run["refused"] <= 0.025 * (run["passed"] + run["refused"])
+    assert run["ratio"] >= 0.9
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_connection_started_a_minute_after_another_is_heard_and_they_share(seed):
+    # The newcomer's first call meets an empty bucket: it takes turns at once (two slots). The first one, pacing
+    # alone at full speed, hears of it in a listening gap, the newcomer's turn having taken a token there.
+    # Before: the newcomer was refused on most of its calls until the first was done (14 % of all calls).
+    run = share_one_bucket([334, 334], seed, starts=[0.0, 60.0])
+    assert run["passed"] == 668
+    assert run["refused"] <= 0.02 * (run["passed"] + run["refused"])
+    assert run["ratio"] >= 0.9
+    first, _ = run["finished"]
+    assert first - 1_000 > 1.3 * 144  # the first one gave the newcomer its part (alone it ends after 144 s)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("starts", [[0.0, 1.0, 2.0, 3.0], [0.0, 2.0, 4.0, 6.0], [0.0, 0.2, 0.4, 60.0]])
+def test_four_connections_started_apart_are_refused_far_less_than_before(seed, starts):
+    # Not yet the targets (README, "Several connections, one workspace"): in this model 4-11 % of calls are
+    # 429s and the pace is 0.73-0.89. Before the listening gaps and nested grids: 15-45 % of calls refused.
+    run = share_one_bucket([334] * 4, seed, starts=starts)
+    assert run["passed"] == 4 * 334
+    assert run["refused"] <= 0.12 * (run["passed"] + run["refused"])
+    assert run["ratio"] >= 0.65
 
 
 def test_four_connections_started_seconds_apart_at_a_fifth_of_the_limit_each_seldom_meet():
@@ -173,6 +195,15 @@ def test_a_sync_started_on_a_bucket_another_sync_left_part_full_is_alone_again_w
     assert run["ratio"] >= 0.93
 
 
+def test_the_first_429_after_a_third_of_the_bucket_makes_four_slots_a_power_of_two():
+    clock = Clock()
+    pacer = Pacer(100, clock=lambda: clock.now, sleep=lambda _: False, wall=lambda: clock.now)
+    for _ in range(33):
+        pacer.succeeded(pacer.wait())
+    pacer.rate_limited(pacer.wait(), RateLimitHint())
+    assert pacer.turns is not None and pacer.turns.slots == 4
+
+
 def test_the_first_429_after_a_quarter_of_the_bucket_makes_four_slots():
     clock = Clock()
     pacer = Pacer(100, clock=lambda: clock.now, sleep=lambda _: False, wall=lambda: clock.now)
@@ -189,8 +220,46 @@ def test_a_429_once_the_bucket_is_spent_is_not_read_as_sharing():
     pacer = Pacer(100, clock=lambda: clock.now, sleep=clock_sleep(clock), wall=lambda: clock.now)
     for _ in range(150):
         pacer.succeeded(pacer.wait())
-    pacer.rate_limited(pacer.wait(), RateLimitHint())
+    ticket = pacer.wait()
+    while ticket == pacer._gap_generation:  # (a call after a listening gap: see the next test)
+        pacer.succeeded(ticket)
+        ticket = pacer.wait()
+    pacer.rate_limited(ticket, RateLimitHint())
     assert pacer.turns is None
+
+
+def test_a_429_on_a_call_after_a_listening_gap_is_read_as_sharing():
+    # Alone on a spent bucket, every LISTEN calls one waits two tokens' time: a 429 then means another connection
+    # took a token in the gap, however many calls we had through before.
+    clock = Clock()
+    pacer = Pacer(100, clock=lambda: clock.now, sleep=clock_sleep(clock), wall=lambda: clock.now)
+    for _ in range(150):
+        pacer.succeeded(pacer.wait())
+    ticket, waited = next_after_a_gap(pacer, clock)
+    assert waited == pytest.approx(2 * pacer.base, abs=1e-6)  # the gap: two tokens' time
+    pacer.rate_limited(ticket, RateLimitHint())
+    assert pacer.turns is not None and pacer.turns.slots == 2
+
+
+def test_a_listening_gap_loses_no_token_a_second_call_goes_on_its_credit():
+    clock = Clock()
+    pacer = Pacer(100, clock=lambda: clock.now, sleep=clock_sleep(clock), wall=lambda: clock.now)
+    for _ in range(150):
+        pacer.succeeded(pacer.wait())
+    ticket, _ = next_after_a_gap(pacer, clock)
+    at = clock.now
+    assert pacer.wait() == ticket and clock.now == at  # ready together with it: the spare token pays, at once
+
+
+def next_after_a_gap(pacer: Pacer, clock: Clock) -> tuple[int, float]:
+    """Calls through until one goes after a listening gap: its generation, and how long it waited."""
+    for _ in range(100):
+        before = clock.now
+        ticket = pacer.wait()
+        if ticket == pacer._gap_generation and clock.now - before > 1.5 * pacer.base:
+            return ticket, clock.now - before
+        pacer.succeeded(ticket)
+    raise AssertionError("no listening gap in 100 calls")
 
 
 def clock_sleep(clock):
@@ -305,3 +374,42 @@ def test_the_429_that_starts_the_turns_still_holds_every_call_for_its_retry_afte
     refused_at = clock.now
     pacer.wait()
     assert clock.now >= refused_at + 5
+
+
+def test_giving_up_slot_after_slot_makes_the_grid_twice_as_fine_keeping_a_half_of_each_slot():
+    turns = Turns(2, 0.5, 0.02, random.Random(3))
+    for _ in range(Turns.CROWDED - 1):
+        (slot,) = turns.held
+        turns.refused(slot, TURN)  # a newcomer each time: gives the slot up, takes the other
+        assert turns.slots == 2
+    (slot,) = turns.held
+    turns.refused(slot, TURN)
+    assert turns.slots == 4 and len(turns.held) == 1
+    (fine,) = turns.held
+    assert fine % 2 != slot  # not a half of the slot just given up
+
+
+def test_a_holder_of_several_slots_gives_up_the_one_where_it_meets_another_at_once():
+    turns = Turns(4, 0.5, 0.02, random.Random(0))
+    (mine,) = turns.held
+    turns.held[(mine + 1) % 4] = 0
+    for _ in range(Turns.SETTLED):
+        turns.through(mine, TURN)
+    turns.refused(mine, TURN)
+    assert mine not in turns.held and len(turns.held) == 1
+
+
+def test_a_probe_finding_spare_tokens_makes_the_grid_twice_as_coarse():
+    # A connection left with one slot of 8 after the others finished: each probe that finds spare tokens halves
+    # the grid, so it is alone again after at most 3 probes, not 7.
+    turns = Turns(8, 0.5, 0.02, random.Random(0))
+    (mine,) = turns.held
+    probes, now = 0, 10.0
+    for _ in range(200):
+        if turns.alone:
+            break
+        at, number, kind = turns.next(now, now)
+        turns.through(*turns.sent(number, kind))
+        now = at + 0.1
+        probes += kind == SECOND
+    assert turns.alone and probes <= 3

@@ -19,12 +19,22 @@ Other connections may draw on the same workspace's bucket (Airbyte runs connecti
 nothing about it before a 429 (no X-RateLimit-* header on a success in any version; v1.20's usage-limit answer
 puts them on the 429 only, usage-limit-rest-api-exception.filter.ts), so the first 429 tells: when it comes before
 we spent the bucket ourselves, the others spent the rest, and we are one of about (bucket + what refilled since
-our first call) ÷ (our calls through) connections. From then on the connections take turns on a grid of the wall
-clock (turns.py) instead of each pacing on its own, until the turns show the others are done.
+our first call) ÷ (our calls through) connections (too few calls of ours to count, and refused again after one
+went through: two). From then on the connections take turns on a grid of the wall clock (turns.py) instead of
+each pacing on its own, until the turns show the others are done.
+
+A connection that got most of the first bucket, or came after it, counts itself alone, and one pacing alone is
+first whenever a token is back, so the others' calls are refused and it hears nothing. So a connection pacing
+alone on a spent bucket listens (past its first LISTEN_AFTER calls, or at once after a 429): every LISTEN calls
+it lets two tokens' time pass and then sends two calls at once, which costs it nothing (the bucket keeps the
+first token for the second call). Another connection's turn that falls in that gap takes a token, and one of the
+two calls is refused: proof that someone else spends the bucket (alone, after two tokens' time, no call is
+refused), and it joins the turns.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -56,6 +66,8 @@ class Pacer:
     SLOT = 1.04  # a slot is this much longer than a token's time (room for late wake-ups)
     GUARD = 0.003  # seconds: a call going late into its slot still leaves this to the next slot's holder
     MIN_ROOM = 0.010  # seconds a call may be late into its slot, whatever the pace
+    LISTEN = 2  # pacing alone on a spent bucket, every this many calls one waits two tokens, then two go
+    LISTEN_AFTER = 20  # ... from this many calls after the bucket on
 
     def __init__(
         self,
@@ -86,6 +98,11 @@ class Pacer:
         self._refused_once = False
         self._tickets: dict[int, tuple[int, str]] = {}  # a shared call's ticket → its slot index, kind
         self._next_ticket = 1 << 40  # tickets never equal a generation
+        self._since_gap = 0  # calls earned since our last listening gap
+        self._paced = 0  # calls earned on a spent bucket
+        self._through_since_429 = 0
+        self._gap_generation = -1  # the generation the calls after our last gap went under
+        self._grid = 2  # where our last turns ended: one that left them too soon finds it again
         self._lock = threading.Lock()
 
     @property
@@ -117,7 +134,13 @@ class Pacer:
             now = self._clock()
             if self.turns is not None:
                 return self._shared_turn(self.turns, now, deadline)
-            earned_at = max(self._last_sent + self.interval, self._paused_until)
+            # Listening: on a spent bucket, once past the first calls after it (at once after a 429).
+            gap = (
+                self._credit < 1
+                and self._since_gap >= self.LISTEN
+                and (self._paced >= self.LISTEN_AFTER or self._refused_once)
+            )
+            earned_at = max(self._last_sent + self.interval * (2 if gap else 1), self._paused_until)
             joins = (
                 self._credit >= 1
                 and now >= self._paused_until
@@ -132,11 +155,21 @@ class Pacer:
             if earned_at <= now:
                 # Spacing counts from the real send: a waiter that woke late does not earn a quick second call.
                 # Lossy, as Twenty's refill: whole intervals since the last call earn tokens, the rest is lost.
-                gap = now - self._last_sent
-                earned = self._ceiling if gap == float("inf") else int(gap / self.interval + 1e-9)
+                since = now - self._last_sent
+                earned = self._ceiling if since == float("inf") else int(since / self.interval + 1e-9)
                 self._credit = min(self._ceiling, self._credit + earned) - 1
                 self._last_sent = self._last_earned = now
                 self._first_sent = min(self._first_sent, now)
+                self._since_gap += 1
+                self._paced += self._credit < 1
+                if (
+                    self._generation == self._gap_generation
+                ):  # the calls after a gap are told apart from the rest
+                    self._generation += 1
+                if gap:
+                    self._since_gap = 0
+                    self._generation += 1
+                    self._gap_generation = self._generation
                 return True, self._generation
             return False, earned_at - now
 
@@ -177,6 +210,20 @@ class Pacer:
                         self._paused_until, self._clock() + min(hint.retry_after, self.MAX_PAUSE)
                     )
                 return
+            again = (  # refused again, having had a call through, all before we spent the bucket ourselves
+                generation == self._generation and self._refused_once and 1 <= self._successes < self._ceiling
+            )
+            if again or (generation == self._gap_generation and self._through_since_429 >= self.LISTEN):
+                # Two tokens' time passed with no call of ours, and the call after it was refused: someone else
+                # spent those tokens (refused on every call, a gap tells nothing new). Or we came after the
+                # bucket was spent: our calls go through only now and then. We share the bucket.
+                self._share(self._grid)
+                if hint.retry_after:
+                    self._paused_until = max(
+                        self._paused_until, self._clock() + min(hint.retry_after, self.MAX_PAUSE)
+                    )
+                return
+            self._through_since_429 = self._since_gap = 0
             if generation == self._generation and self._count_connections():
                 if hint.retry_after:  # the server's word still holds: nobody sends before it
                     self._paused_until = max(
@@ -204,12 +251,19 @@ class Pacer:
         if not first or not self.EVIDENCE <= self._successes < self._ceiling:
             return False
         spent = self._ceiling + max(0.0, self._clock() - self._first_sent) / self.base
-        slots = min(self.MAX_SLOTS, round(spent / self._successes))
-        if slots < 2:
+        count = spent / self._successes
+        if count < 1.5:
             return False
-        self.turns = Turns(slots, *self._slot_shape(), self._rng)
-        self._credit = 0.0
+        # The nearest power of two (in ratio): grids of different sizes nest, and a wrong count is mended by
+        # the turns themselves (a grid too coarse is refined where we meet, a grid too fine grows by probes).
+        self._share(1 << round(math.log2(count)))
         return True
+
+    def _share(self, slots: int) -> None:
+        self.turns = Turns(
+            min(self.MAX_SLOTS, slots), *self._slot_shape(), self._rng, max_slots=self.MAX_SLOTS
+        )
+        self._credit = 0.0
 
     def _slot_shape(self) -> tuple[float, float]:
         """A slot's length, and how late into it a call may go: the next slot's call is still a token after it.
@@ -226,11 +280,12 @@ class Pacer:
                 if ticket is not None:
                     self.turns.through(*ticket)
                     if self.turns.alone:  # every slot is ours: the others are done
-                        self.turns = None
+                        self._grid, self.turns = self.turns.slots, None
                         self._credit = 0.0
                         self._last_sent = self._clock()
                 return
             self._successes += 1
+            self._through_since_429 += 1
             if generation == self._generation:  # sent at the current, slowed pace, and it went through
                 # Halve the slow-down: a burst of 429s costs a few slow calls, while a pace that really is too
                 # fast for the server meets a 429 again soon and settles a little slower than configured.

@@ -19,6 +19,14 @@ single free slot can be in use by two connections that picked the same one (its 
 call there proves nothing. The first probe comes a few calls after the turns start, so a 429 that only looked like
 sharing (a bucket that a sync just before had left part-empty, a 429 from elsewhere) costs seconds; a miss makes
 the probes rarer.
+
+Connections count each other only roughly (from how the first bucket was spent, or not at all), so their grids
+differ: every grid is a power of two, so that they nest (slot i of 2 is slots i and i + 2 of 4), and a wrong count
+is mended in the turns. A connection that gives up slot after slot without settling in any is one of more than its
+grid has slots: it takes a grid twice as fine, each slot of ours one of its halves there. One that holds several
+slots gives up the one where it meets another at once (it still has the others). A probe that finds spare tokens
+makes the grid twice as coarse, ours where either half was: a connection left with a thin share after the others
+finished grows back in a few probes, not one slot a probe.
 """
 
 from __future__ import annotations
@@ -30,14 +38,20 @@ TURN, PROBE, SECOND = "turn", "probe", "second"
 
 
 class Turns:
-    SETTLED = 5  # successes on a slot after which one 429 there no longer makes us give it up ...
+    SETTLED = 3  # successes on a slot after which one 429 there no longer makes us give it up ...
     PATIENCE = 3  # ... only this many in a row (a newcomer gives up at its first)
-    FIRST_PROBE = 3  # successes before the first probe: a 429 that only looked like sharing is found out soon
-    PROBE_AFTER = 100  # successes without a 429 before a probe after a miss; doubles with each further miss
+    FIRST_PROBE = 2  # successes before the first probe: a 429 that only looked like sharing is found out soon
+    PROBE_AFTER = 50  # successes without a 429 before a probe after a miss; doubles with each further miss
     NEXT_PROBE = 1  # after a slot taken, the next probe comes at once (a finished connection frees all its)
+    CROWDED = 4  # slots given up in a row, none settled between: more of us than slots, so twice the slots
+    QUIET = 4  # holding 1 slot of more than this, a call through counts slots ÷ QUIET towards a probe
 
-    def __init__(self, slots: int, width: float, tolerance: float, rng: random.Random):
-        self.slots = slots
+    def __init__(self, slots: int, width: float, tolerance: float, rng: random.Random, max_slots: int = 32):
+        self.slots = (
+            slots  # a power of two, so grids of different sizes nest: slot i of 2 is slots i, i+2 of 4
+        )
+        self.max_slots = max_slots
+        self._moves = 0  # slots given up since one of ours last settled
         self.width = width  # seconds
         self.tolerance = tolerance  # how late into its slot a call may still go without crowding the next one
         self._rng = rng
@@ -50,6 +64,7 @@ class Turns:
             None  # None; PROBE (the first call out); SECOND (its through: send the next)
         )
         self._probed = -1  # the slot index under test
+        self._tested = -1  # the slot index the last probe tested
 
     @property
     def alone(self) -> bool:
@@ -65,8 +80,13 @@ class Turns:
         number = math.floor(start / self.width)
         if start - number * self.width > self.tolerance or number <= self._last:
             number = max(number + 1, self._last + 1)
+        if probing:
+            # The slots not ours in turn, probe after probe: always the one after ours would test the same
+            # neighbour again and again, while a free slot elsewhere carries two connections sharing one.
+            others = [i for i in range(self.slots) if i not in self.held]
+            target = next((i for i in others if i > self._tested), others[0])
         for _ in range(self.slots):
-            if (number % self.slots in self.held) != probing:
+            if (number % self.slots == target) if probing else (number % self.slots in self.held):
                 break
             number += 1
         late = self.tolerance / 2 if probing else 0.0
@@ -76,6 +96,7 @@ class Turns:
         """A call went in slot `number`; what to hand back with its answer."""
         if kind == PROBE:
             self._probe, self._probed = PROBE, number % self.slots
+            self._tested = self._probed
         elif kind == SECOND:
             self._probe = SECOND + "-out"
         self._last = max(self._last, number)
@@ -87,14 +108,23 @@ class Turns:
             return
         if kind == SECOND:  # a spare token besides the slot's own: nobody spends this slot
             self._probe = None
-            self.held[self._probed] = 0
+            self.held[self._probed % self.slots] = 0
+            if self.slots > 2 and not self.alone:  # tokens pile up: fewer of us than slots
+                half = self.slots // 2
+                merged: dict[int, int] = {}
+                for i, n in self.held.items():
+                    merged[i % half] = max(merged.get(i % half, 0), n)
+                self.slots, self.held, self._met = half, merged, {}
             self._probe_after = self.NEXT_PROBE
             self._quiet = 0
             return
         if index in self.held:
             self.held[index] += 1
             self._met.pop(index, None)
-        self._quiet += 1
+            if self.held[index] >= self.SETTLED:
+                self._moves = 0
+        # Counted in cycles' worth of slots: holding one slot of many, a call through stands for many slots' quiet.
+        self._quiet += max(1.0, self.slots / (self.QUIET * len(self.held)))
 
     def refused(self, index: int, kind: str) -> None:
         self._quiet = 0
@@ -104,13 +134,22 @@ class Turns:
             return
         if index not in self.held:
             return
-        if self.held[index] >= self.SETTLED or index in self._met:
-            # Ours for a while: the other one moves; still met after a few cycles, and we do.
+        if len(self.held) == 1 and (self.held[index] >= self.SETTLED or index in self._met):
+            # Our only slot, ours for a while: the other one moves; still met after a few cycles, and we do.
             self._met[index] = self._met.get(index, 0) + 1
             if self._met[index] < self.PATIENCE:
                 return
         self._met.pop(index, None)
         del self.held[index]
+        self._moves += 1
+        taken = {index}
+        if self._moves >= self.CROWDED and self.slots * 2 <= self.max_slots:
+            # Every slot we tried is someone's: there are more of us than slots. Each slot we keep becomes one of
+            # its two halves in the finer grid, which still fits the others' grids, coarse or fine.
+            half, self.slots, self._moves = self.slots, self.slots * 2, 0
+            self.held = {i + half * self._rng.randrange(2): n for i, n in self.held.items()}
+            self._met = {}
+            taken = {index, index + half}
         if not self.held:
-            free = [i for i in range(self.slots) if i != index] or [index]
+            free = [i for i in range(self.slots) if i not in taken] or [index]
             self.held[self._rng.choice(free)] = 0
