@@ -1,7 +1,7 @@
 """`python bench/real.py --url URL --key-file FILE`: the no-limit and calls figures against a real Twenty.
 
 `make bench` measures against the emulator; this runs the same two figures against a Twenty given by URL and key
-file (the rig in ../shared/rig/ builds one on 127.0.0.1):
+file (any Twenty you run yourself, e.g. on 127.0.0.1):
 
 * no limit: the connector (`destination-twenty write`, create mode, BATCH a batch, CONCURRENCY in flight) vs a bare
   client posting the same JSON bodies (built beforehand by the connector's own mapper, from the server's metadata)
