@@ -46,6 +46,24 @@ MAPPING_KEYS: tuple[str, ...] = tuple(_PROPERTIES["column_mapping"]["items"]["pr
 UNDOCUMENTED_KEYS = ("check_retry_seconds", "request_timeout_seconds")
 
 
+def _object(raw: Mapping[str, Any], where: str) -> tuple[str, Any]:
+    """(mode, custom_object) of the top level or of a route (`where` is its prefix in messages), validated once
+    for both; the spec's pattern holds custom_object whatever the mode, and "" means not set."""
+    mode = raw.get("mode")
+    if mode not in MODES:
+        raise ConfigError(f"{where}mode must be one of {', '.join(MODES)}; got {mode!r}.")
+    custom_object = raw.get("custom_object")
+    custom_object = None if custom_object == "" else custom_object
+    if (mode == "custom" or custom_object is not None) and (
+        not isinstance(custom_object, str) or not CUSTOM_OBJECT_RE.fullmatch(custom_object)
+    ):
+        raise ConfigError(
+            f"{where}custom_object must be the REST path segment of the custom object, letters and digits "
+            f"starting with a letter (e.g. myCustomObjects); got {custom_object!r}."
+        )
+    return mode, custom_object
+
+
 def spec() -> dict[str, Any]:
     """The connector specification, as shipped in the package (spec.json), read once with the defaults."""
     # connectionSpecification first, as the CDK's serializer prints it.
@@ -106,18 +124,9 @@ class TwentyConfig:
                 f"api_key is {len(api_key.strip())} characters long; a Twenty API key is a token of a few hundred "
                 f"characters (at least {MIN_API_KEY_LENGTH}). Copy the whole key from Settings → APIs & Webhooks."
             )
-        mode = raw.get("mode")
         routes = _routes(raw)
-        if mode not in MODES:  # required as the spec says: the route of every stream `streams` does not name
-            raise ConfigError(f"mode must be one of {', '.join(MODES)}; got {mode!r}.")
-        custom_object = raw.get("custom_object")
-        custom_object = None if custom_object == "" else custom_object
-        if mode == "custom" or custom_object is not None:  # the spec's pattern holds whatever the mode
-            if not isinstance(custom_object, str) or not CUSTOM_OBJECT_RE.fullmatch(custom_object):
-                raise ConfigError(
-                    "custom_object must be the REST path segment of the custom object, "
-                    f"letters and digits starting with a letter (e.g. myCustomObjects); got {custom_object!r}."
-                )
+        # mode is required as the spec says: the route of every stream `streams` does not name.
+        mode, custom_object = _object(raw, "")
         return cls(
             api_key=api_key.strip(),
             mode=mode,
@@ -407,18 +416,7 @@ def _routes(raw: Mapping[str, Any]) -> tuple[Route, ...]:
                 f"{named} repeats streams[{seen[(stream, namespace)]}]: each stream has one route."
             )
         seen[(stream, namespace)] = i
-        mode = item.get("mode")
-        if mode not in MODES:
-            raise ConfigError(f"{named}.mode must be one of {', '.join(MODES)}; got {mode!r}.")
-        custom_object = item.get("custom_object")
-        custom_object = None if custom_object == "" else custom_object
-        if (mode == "custom" or custom_object is not None) and (
-            not isinstance(custom_object, str) or not CUSTOM_OBJECT_RE.fullmatch(custom_object)
-        ):
-            raise ConfigError(
-                f"{named}.custom_object must be the REST path segment of the custom object, letters and digits "
-                f"starting with a letter (e.g. myCustomObjects); got {custom_object!r}."
-            )
+        mode, custom_object = _object(item, f"{named}.")
         operation = item.get("operation", "upsert" if upsert else "create")
         if operation not in OPERATIONS:
             raise ConfigError(f"{named}.operation must be one of {', '.join(OPERATIONS)}; got {operation!r}.")
