@@ -98,8 +98,8 @@ def normalize_url_strict(value: str) -> str:
 
 def _normalize(value: str) -> str:
     url = value.strip()
-    if "://" in url:
-        parts = urlsplit(url)  # ValueError on a broken IPv6 host such as https://[::1
+    parts = urlsplit(url) if "://" in url else None  # ValueError on a broken IPv6 host such as https://[::1
+    if parts is not None and parts.scheme:  # `X/://` has no scheme: its origin is what comes before the "/"
         parts.port  # noqa: B018 - ValueError on a port that is not a number in range
         url = urlunsplit(
             (parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, parts.fragment)
