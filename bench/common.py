@@ -141,3 +141,18 @@ def _watch_peak_rss(proc: subprocess.Popen, peak: list[int]) -> None:
         except (FileNotFoundError, ProcessLookupError, ValueError):
             break
         time.sleep(0.05)
+
+
+def publish_section(section: str, start: str, end: str) -> None:
+    """Put a benchmark's section between its markers in bench/RESULTS.md (appended there the first time) and in the
+    README, which quotes it without its heading; print it."""
+    for path in (ROOT / "bench" / "RESULTS.md", ROOT / "README.md"):
+        text = path.read_text()
+        quoted = section if path.name == "RESULTS.md" else section.split("\n", 2)[2]
+        if start in text and end in text:
+            head, rest = text.split(start, 1)
+            text = head + start + quoted + end + rest.split(end, 1)[1]
+        elif path.name == "RESULTS.md":
+            text = text.rstrip("\n") + "\n\n" + start + section + end + "\n"
+        path.write_text(text)
+    print(section)

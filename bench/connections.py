@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import API_KEY, run_sync  # noqa: E402
+from bench.common import API_KEY, publish_section, run_sync  # noqa: E402
 from twenty_emulator.testing import run_emulator  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -205,18 +205,7 @@ def publish() -> None:
     sets = [json.loads(p.read_text()) for p in result_files()]
     pair = json.loads(PAIR.read_text()) if PAIR.exists() else None
     section = render(sets, pair)
-    for path in (HERE / "RESULTS.md", HERE.parent / "README.md"):
-        text = path.read_text()
-        quoted = (
-            section if path.name == "RESULTS.md" else section.split("\n", 2)[2]
-        )  # the README has its heading
-        if START in text and END in text:
-            head, rest = text.split(START, 1)
-            text = head + START + quoted + END + rest.split(END, 1)[1]
-        elif path.name == "RESULTS.md":
-            text = text.rstrip("\n") + "\n\n" + START + section + END + "\n"
-        path.write_text(text)
-    print(section)
+    publish_section(section, START, END)
 
 
 def main() -> int:

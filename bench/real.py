@@ -16,6 +16,7 @@ Point it only at a server whose REST API is not rate-limited (the v1.3 line), or
 
 Writes bench/results/real.json and its section of bench/RESULTS.md (quoted in the README).
 Usage: python bench/real.py --url http://127.0.0.1:3000 --key-file ~/twenty-rig/v1.3/api-key.txt [--records N]
+`--publish` rewrites the section from the saved figures (its emulator column from make bench's bench/results.json).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PEOPLE_MAPPING, person, run_sync  # noqa: E402
+from bench.common import PEOPLE_MAPPING, person, publish_section, run_sync  # noqa: E402
 from destination_twenty.config import ColumnMap  # noqa: E402
 from destination_twenty.mapping.mapper import Mapper  # noqa: E402
 from destination_twenty.mapping.schema import find_object  # noqa: E402
@@ -135,11 +136,19 @@ def mapper_for(url: str, key: str) -> Mapper:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--key-file", required=True, type=Path)
+    parser.add_argument("--url")
+    parser.add_argument("--key-file", type=Path)
     parser.add_argument("--records", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--publish", action="store_true", help="rewrite the section from the saved figures (after make bench)"
+    )
     args = parser.parse_args()
+    if args.publish:
+        publish(json.loads(RESULTS.read_text()))
+        return 0
+    if not args.url or not args.key_file:
+        parser.error("--url and --key-file are required")
     key = args.key_file.expanduser().read_text().strip()  # never printed
     token = secrets.token_hex(4)
     relay = Relay(args.url)
@@ -287,18 +296,7 @@ def render(r: dict) -> str:
 
 def publish(results: dict) -> None:
     section = render(results)
-    for path in (HERE / "RESULTS.md", HERE.parent / "README.md"):
-        text = path.read_text()
-        quoted = (
-            section if path.name == "RESULTS.md" else section.split("\n", 2)[2]
-        )  # the README has its heading
-        if START in text and END in text:
-            head, rest = text.split(START, 1)
-            text = head + START + quoted + END + rest.split(END, 1)[1]
-        elif path.name == "RESULTS.md":
-            text = text.rstrip("\n") + "\n\n" + START + section + END + "\n"
-        path.write_text(text)
-    print(section)
+    publish_section(section, START, END)
 
 
 if __name__ == "__main__":

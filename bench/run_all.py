@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import calls as calls_bench  # noqa: E402
+from bench import real as real_bench  # noqa: E402  (its section quotes this run's figures beside the real server's)
 from bench.common import API_KEY, PEOPLE_MAPPING, messages, person, run_sync  # noqa: E402
 from destination_twenty.airbyte.protocol import read_messages  # noqa: E402
 from destination_twenty.config import ColumnMap  # noqa: E402
@@ -328,16 +330,17 @@ def main() -> int:
         RESULTS.write_text(report + carried_sections())
         quote_in_readme(report)
         (RESULTS.parent / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        if real_bench.RESULTS.exists():
+            real_bench.publish(json.loads(real_bench.RESULTS.read_text()))
     return 0 if all(passed(results).values()) else 1
 
 
 def carried_sections() -> str:
-    """The sections other benchmarks keep in RESULTS.md (bench/connections.py's, between its markers)."""
-    start, end = "<!-- connections -->", "<!-- /connections -->"
+    """The sections other benchmarks keep in RESULTS.md, each between its markers (bench/connections.py's,
+    bench/real.py's, bench/real_connections.py's), carried over as they are."""
     text = RESULTS.read_text() if RESULTS.exists() else ""
-    if start not in text or end not in text:
-        return ""
-    return "\n" + start + text.split(start, 1)[1].split(end, 1)[0] + end + "\n"
+    blocks = re.finditer(r"<!-- ([a-z-]+) -->\n.*?<!-- /\1 -->", text, flags=re.S)
+    return "".join("\n" + block.group(0) + "\n" for block in blocks)
 
 
 def quote_in_readme(report: str) -> None:
