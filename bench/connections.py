@@ -176,7 +176,7 @@ def render(sets: list[dict], pair: dict | None) -> str:
             pace = run["aggregate_ratio"]
             lines.append(
                 f"| {code}, {when} | {run.get('batch_size', 200)} | {run['connections']} | {run['calls_passed']} | "
-                f"{run['http_429']} ({run['share_429']:.1%}) | {'n/a' if pace is None else f'{pace:.3f}'} | "
+                f"{run['http_429']} ({run['share_429']:.2%}) | {'n/a' if pace is None else f'{pace:.3f}'} | "
                 f"{run['calls_per_minute']} | {', '.join(str(s['seconds']) for s in run['syncs'])} | "
                 f"{'yes' if run['exact'] else 'NO'} |"
             )

@@ -143,6 +143,15 @@ def render(results: dict) -> str:
             f"{', '.join(str(s['seconds']) for s in run['syncs'])} | {run['stored']:,} | "
             f"{'yes' if run['exact'] else 'NO'} |"
         )
+    lines += [
+        "",
+        "A pace above 1 is the real throttler's, not the connector's: it reads the bucket from its cache and writes "
+        "it back after an await (`throttler.service.ts`, no lock), so calls checked at once can pass on one token, "
+        "and several connections' calls often are. One connection pacing alone is served at the limit; several "
+        "are served faster, meet more 429s than on the emulator's strict bucket, and every sync stays exact (a 429 "
+        "stores nothing and is sent again). The 2 % target is the emulator's (`bench/connections.py`), whose "
+        "bucket takes and spends each token under a lock.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -153,8 +162,8 @@ def publish(results: dict) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--key-file", required=True, type=Path)
+    parser.add_argument("--url")
+    parser.add_argument("--key-file", type=Path)
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--connections", default="1,2,4")
     parser.add_argument("--label", default="the rig's v2 line", help="what the server is, for the table")
@@ -163,6 +172,8 @@ def main() -> int:
     if args.publish:
         publish(json.loads(RESULTS.read_text()))
         return 0
+    if not args.url or not args.key_file:
+        parser.error("--url and --key-file are required")
     key = args.key_file.expanduser().read_text().strip()  # never printed
     relay = Relay(args.url)
     threading.Thread(target=relay.serve_forever, daemon=True).start()
