@@ -132,7 +132,7 @@ def test_four_connections_share_the_limit():
     finished = [max(run["finished"]) - min(run["finished"]) for run in runs]
     durations = [max(run["finished"]) - 1_000 for run in runs]
     # equal parts, mostly: they end together
-    assert sorted(f / d for f, d in zip(finished, durations))[5] < 0.1
+    assert sorted(f / d for f, d in zip(finished, durations, strict=True))[5] < 0.1
 
 
 def test_the_same_connections_each_pacing_to_the_full_limit_meet_429s_on_a_fifth_of_their_calls(monkeypatch):

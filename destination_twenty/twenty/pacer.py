@@ -9,10 +9,10 @@ whole interval (with a small margin) has passed since the last one, earning a to
 within a moment of it join that call on the bucket's credit. Calls sent together reach the throttler in any
 order, tens of ms apart, and the token's time counts from the last one it let through: so the call after a wave
 waits SETTLE longer (without it, the emulator's log of a 60,000-person run shows 27 waves earning 8 tokens; with
-it, 34 waves earned 33). The sync's length is then the number of calls beyond
-the bucket × the interval, whatever the server's answer time. A 429 empties the bucket. It pauses everyone (for
-`Retry-After` when the server says it) and widens the spacing; each success after it narrows the spacing back, so
-a burst of 429s costs a few slow calls, not the rest of the sync.
+it, 34 waves earned 33). The sync's length is then the number of calls beyond the bucket × the interval, whatever
+the server's answer time. A 429 empties the bucket. It pauses everyone (for `Retry-After` when the server says it)
+and widens the spacing; each success after it narrows the spacing back, so a burst of 429s costs a few slow calls,
+not the rest of the sync.
 
 Concurrent calls sent at the same pace all meet the same empty bucket: their 429s are one signal, not several.
 A pacing generation tells them apart: only a 429 on a call sent under the current generation widens the spacing
