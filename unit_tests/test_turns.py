@@ -1,111 +1,16 @@
-"""Several connections sharing one workspace's bucket (pacer.py, turns.py), on a virtual clock: each connection is a
-Pacer with 4 workers whose calls take 80-250 ms, and the server is a replica of Twenty's buckets (the emulator's
-throttle.Bucket). Nothing here sleeps; every run is seeded."""
+"""Several connections sharing one workspace's bucket (pacer.py, turns.py), on the virtual clock of
+bench/shared_bucket.py: each connection is a Pacer with 4 workers whose calls take 80-250 ms, and the server is a
+replica of Twenty's buckets (the emulator's throttle.Bucket). Nothing here sleeps; every run is seeded."""
 
 from __future__ import annotations
 
-import heapq
 import random
 
 import pytest
 
+from bench.shared_bucket import Clock, share_one_bucket
 from destination_twenty.twenty.pacer import Pacer, RateLimitHint
 from destination_twenty.twenty.turns import PROBE, SECOND, TURN, Turns
-from twenty_emulator.throttle import Bucket
-
-
-class Clock:
-    now = 1_000.0
-
-
-def share_one_bucket(
-    calls: list[int],
-    seed: int = 1,
-    bucket_left: int | None = None,
-    starts: list[float] | None = None,
-    per_minute: float = 100,
-    crowding: float = 0.035,
-) -> dict:
-    """Each connection's calls through one bucket of 100 per 60 s (holding `bucket_left` tokens at the start, when
-    given); a 429'd call is sent again. A call reaches the throttler 3-7 ms after it is sent, and one sent within
-    25 ms of another of its connection's up to `crowding` s later (both bodies are read at once: the emulator's
-    log of the single-connection ceiling run shows such calls arriving up to 35 ms apart)."""
-    rnd = random.Random(seed)
-    clock = Clock()
-    long, short = Bucket(100, 60_000), Bucket(100, 1_000)
-    if bucket_left is not None:  # what a sync that just ended left
-        long.tokens, long.last_refill_ms = bucket_left, clock.now * 1000
-    pacers = [
-        Pacer(
-            per_minute,
-            clock=lambda: clock.now,
-            sleep=lambda _: False,
-            wall=lambda: clock.now + 1.7e9,
-            rng=random.Random(seed * 100 + n),
-        )
-        for n in range(len(calls))
-    ]
-    left = list(calls)
-    last_send = [float("-inf")] * len(calls)
-    events: list = []
-    order = 0
-
-    def push(at: float, *what) -> None:
-        nonlocal order
-        order += 1
-        heapq.heappush(events, (at, order, *what))
-
-    for n in range(len(calls)):
-        start = clock.now + (starts[n] if starts else rnd.uniform(0, 0.3))
-        for _ in range(4):
-            left[n] -= 1
-            push(start, "ready", n)
-    passed, refused, finished = [], 0, [0.0] * len(calls)
-    switches: list[tuple[float, str]] = []
-    for _ in range(1_000_000):  # bounded; ends when every call went through
-        if not events:
-            break
-        at, _, kind, n, *answer = heapq.heappop(events)
-        clock.now = at
-        pacer = pacers[n]
-        if kind == "ready":
-            go, value = pacer.turn()
-            if not go:
-                push(at + value + rnd.uniform(0, 0.004), "ready", n)  # thread wake-ups are late by a few ms
-                continue
-            crowded = at - last_send[n] < 0.025
-            last_send[n] = at
-            push(at + 0.003 + rnd.uniform(0, crowding if crowded else 0.004), "arrive", n, value)
-        elif kind == "arrive":
-            (ticket,) = answer
-            through = short.take(at * 1000) and long.take(at * 1000)
-            if through:
-                passed.append(at)
-            push(at + rnd.uniform(0.08, 0.25), "answer", n, ticket, through)
-        else:
-            ticket, through = answer
-            if through:
-                sharing = pacer.turns is not None
-                pacer.succeeded(ticket)
-                if sharing and pacer.turns is None:
-                    switches.append((at - 1_000.0, "alone"))
-                finished[n] = at
-                if left[n] > 0:
-                    left[n] -= 1
-                    push(at + 0.001, "ready", n)
-            else:
-                refused += 1
-                pacer.rate_limited(ticket, RateLimitHint())
-                push(at, "ready", n)
-    ideal = (len(passed) - (100 if bucket_left is None else bucket_left)) * 0.6
-    return {
-        "shared_until": max((t for t, kind in switches if kind == "alone"), default=None),
-        "passed": len(passed),
-        "refused": refused,
-        "ratio": ideal / (passed[-1] - passed[0]),
-        "finished": finished,
-        "pacers": pacers,
-    }
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
