@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import API_KEY, CONNECTOR  # noqa: E402
+from bench.common import API_KEY, CONNECTOR, catalog  # noqa: E402
 from twenty_emulator.testing import run_emulator  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "calls.json"
@@ -46,20 +46,7 @@ def write(
         "requests_per_minute": 1_000_000,
         **config,
     }
-    catalog = {
-        "streams": [
-            {
-                "stream": {
-                    "name": "rows",
-                    "json_schema": {"type": "object"},
-                    "supported_sync_modes": ["full_refresh"],
-                },
-                "sync_mode": "full_refresh",
-                "destination_sync_mode": "append_dedup",
-                **({"primary_key": [[primary_key]]} if primary_key else {}),
-            }
-        ]
-    }
+    configured = catalog({"rows": "append_dedup"}, primary_key)
     lines = [
         json.dumps({"type": "RECORD", "record": {"stream": "rows", "data": r, "emitted_at": 0}}) for r in rows
     ]
@@ -76,7 +63,7 @@ def write(
     )
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "config.json").write_text(json.dumps(settings))
-        Path(tmp, "catalog.json").write_text(json.dumps(catalog))
+        Path(tmp, "catalog.json").write_text(json.dumps(configured))
         argv = [str(CONNECTOR), "write", "--config", f"{tmp}/config.json", "--catalog", f"{tmp}/catalog.json"]
         run = subprocess.run(argv, input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=600)
     if run.returncode != 0:
@@ -220,24 +207,10 @@ def lookup_cost(people_count: int = 10_000, company_count: int = 500) -> dict:
 
 def sync(url: str, config: dict[str, Any], streams: dict[str, str], lines: list[dict]) -> None:
     """One write of several streams (`streams`: name → destination sync mode), messages as given."""
-    catalog = {
-        "streams": [
-            {
-                "stream": {
-                    "name": name,
-                    "json_schema": {"type": "object"},
-                    "supported_sync_modes": ["full_refresh"],
-                },
-                "sync_mode": "full_refresh",
-                "destination_sync_mode": mode,
-            }
-            for name, mode in streams.items()
-        ]
-    }
     settings = {"api_key": API_KEY, "api_url": url, "requests_per_minute": 1_000_000, **config}
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "config.json").write_text(json.dumps(settings))
-        Path(tmp, "catalog.json").write_text(json.dumps(catalog))
+        Path(tmp, "catalog.json").write_text(json.dumps(catalog(streams)))
         argv = [str(CONNECTOR), "write", "--config", f"{tmp}/config.json", "--catalog", f"{tmp}/catalog.json"]
         stdin = "\n".join(json.dumps(m) for m in lines) + "\n"
         run = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=900)

@@ -29,6 +29,25 @@ PEOPLE_MAPPING = [
 # read per upsert batch to keep the stored label and secondary links, which halves throughput under a rate limit.
 
 
+def catalog(streams: dict[str, str], primary_key: str | None = None) -> dict[str, Any]:
+    """A configured catalog of full-refresh streams (name → destination sync mode), each with an open schema."""
+    return {
+        "streams": [
+            {
+                "stream": {
+                    "name": name,
+                    "json_schema": {"type": "object"},
+                    "supported_sync_modes": ["full_refresh"],
+                },
+                "sync_mode": "full_refresh",
+                "destination_sync_mode": mode,
+                **({"primary_key": [[primary_key]]} if primary_key else {}),
+            }
+            for name, mode in streams.items()
+        ]
+    }
+
+
 def person(i: int) -> dict[str, Any]:
     return {
         "email": f" Person.{i}@Bench.example ",
@@ -87,17 +106,7 @@ def run_sync(url: str, count: int, first: int = 0, **config: Any) -> SyncRun:
     with tempfile.TemporaryDirectory() as tmp:
         config_path, catalog_path = Path(tmp, "config.json"), Path(tmp, "catalog.json")
         config_path.write_text(json.dumps(settings))
-        stream = {
-            "name": "people",
-            "json_schema": {"type": "object"},
-            "supported_sync_modes": ["full_refresh"],
-        }
-        catalog = {
-            "streams": [
-                {"stream": stream, "sync_mode": "full_refresh", "destination_sync_mode": "append_dedup"}
-            ]
-        }
-        catalog_path.write_text(json.dumps(catalog))
+        catalog_path.write_text(json.dumps(catalog({"people": "append_dedup"})))
         started = time.perf_counter()
         proc = subprocess.Popen(
             [str(CONNECTOR), "write", "--config", str(config_path), "--catalog", str(catalog_path)],

@@ -32,7 +32,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import API_KEY, CONNECTOR, _watch_peak_rss  # noqa: E402
+from bench.common import API_KEY, CONNECTOR, _watch_peak_rss, catalog  # noqa: E402
 from twenty_emulator.testing import run_emulator  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
@@ -139,22 +139,9 @@ def sync(url: str, count: int, command: list[str] | None = None, abort_mb: float
         "requests_per_minute": 1_000_000,
         "batch_size": 200,
     }
-    catalog = {
-        "streams": [
-            {
-                "stream": {
-                    "name": "people",
-                    "json_schema": {"type": "object"},
-                    "supported_sync_modes": ["full_refresh"],
-                },
-                "sync_mode": "full_refresh",
-                "destination_sync_mode": "append",
-            }
-        ]
-    }
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "config.json").write_text(json.dumps(config))
-        Path(tmp, "catalog.json").write_text(json.dumps(catalog))
+        Path(tmp, "catalog.json").write_text(json.dumps(catalog({"people": "append"})))
         started = time.perf_counter()
         proc = subprocess.Popen(
             [
