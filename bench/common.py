@@ -8,7 +8,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,12 +59,21 @@ def person(i: int) -> dict[str, Any]:
     }
 
 
-def messages(count: int, stream: str = "people", state_every: int = 1000, first: int = 0) -> Iterator[bytes]:
+def messages(
+    count: int,
+    stream: str = "people",
+    state_every: int = 1000,
+    first: int = 0,
+    rows: Callable[[int], dict[str, Any]] | None = None,
+) -> Iterator[bytes]:
     """Airbyte RECORD and STATE lines, generated on the fly (never held in memory); people first … first+count-1."""
     for i in range(count):
         yield (
             json.dumps(
-                {"type": "RECORD", "record": {"stream": stream, "data": person(first + i), "emitted_at": 0}}
+                {
+                    "type": "RECORD",
+                    "record": {"stream": stream, "data": (rows or person)(first + i), "emitted_at": 0},
+                }
             )
             + "\n"
         ).encode()
@@ -91,7 +100,9 @@ class SyncRun:
         return self.records / self.seconds
 
 
-def run_sync(url: str, count: int, first: int = 0, **config: Any) -> SyncRun:
+def run_sync(
+    url: str, count: int, first: int = 0, rows: Callable[[int], dict[str, Any]] | None = None, **config: Any
+) -> SyncRun:
     """Run `destination-twenty write` as Airbyte would, feeding `count` people (from person `first` on) on
     stdin; measure time and RSS."""
     settings = {
@@ -121,7 +132,7 @@ def run_sync(url: str, count: int, first: int = 0, **config: Any) -> SyncRun:
         watcher = threading.Thread(target=_watch_peak_rss, args=(proc, peak), daemon=True)
         watcher.start()
         try:
-            for line in messages(count, first=first):
+            for line in messages(count, first=first, rows=rows):
                 proc.stdin.write(line)
             proc.stdin.close()
         except BrokenPipeError:

@@ -236,20 +236,12 @@ def main() -> int:
 
 def run_rows(url: str, key: str, rows: list[dict], **config) -> int:
     """The connector's console script on `rows` (bench/common.run_sync's way, with our own rows and key)."""
-    from bench import common
-
-    saved = common.person
-    by_number = dict(enumerate(rows))
-    common.person = lambda i: by_number[i]  # the rows run_sync feeds on stdin
-    try:
-        settings = {
-            "requests_per_minute": 1_000_000,
-            "batch_size": BATCH,
-            "max_concurrent_requests": CONCURRENCY,
-        }
-        run = run_sync(url, len(rows), api_key=key, **{**settings, **config})
-    finally:
-        common.person = saved
+    settings = {
+        "requests_per_minute": 1_000_000,
+        "batch_size": BATCH,
+        "max_concurrent_requests": CONCURRENCY,
+    }
+    run = run_sync(url, len(rows), rows=rows.__getitem__, api_key=key, **{**settings, **config})
     if run.returncode != 0 or run.written != len(rows):
         raise RuntimeError(f"connector: exit {run.returncode}, {run.written} of {len(rows)} counted written")
     return run.returncode

@@ -68,12 +68,11 @@ def measure(relay: Relay, url: str, key: str, connections: int, people: int) -> 
     token = secrets.token_hex(4)
 
     def row(i: int) -> dict:
-        record = original(i)
+        record = common.person(i)
         record["email"] = f"p{i}.{token}@real-share.example"
         record["other_email"] = f"o{i}.{token}@real-share.example"
         return record
 
-    common.person = row  # what run_sync feeds on stdin: every run's people are new to the server
     mark = relay.mark()
     with ThreadPoolExecutor(connections) as pool:
         runs = list(
@@ -82,6 +81,7 @@ def measure(relay: Relay, url: str, key: str, connections: int, people: int) -> 
                     relay.url,
                     people,
                     first=n * people,
+                    rows=row,  # every run's people are new to the server
                     api_key=key,
                     requests_per_minute=LIMIT,
                     batch_size=BATCH,
@@ -115,9 +115,6 @@ def measure(relay: Relay, url: str, key: str, connections: int, people: int) -> 
         "exact": all(r.returncode == 0 and r.written == people for r in runs)
         and held == connections * people,
     }
-
-
-original = common.person
 
 
 def render(results: dict) -> str:
