@@ -89,7 +89,13 @@ def share_one_bucket(
             through = short.take(at * 1000) and long.take(at * 1000)
             if through:
                 passed.append(at)
-            push(at + rnd.uniform(0.08, 0.25), "answer", n, ticket, through)
+            push(
+                at + (rnd.uniform(0.08, 0.25) if through else rnd.uniform(0.002, 0.01)),
+                "answer",
+                n,
+                ticket,
+                through,
+            )
         else:
             ticket, through = answer
             if through:

@@ -62,6 +62,10 @@ class Pacer:
     MAX_PAUSE = 300.0  # a Retry-After beyond this is not believed
     MIN_PAUSE = 0.5  # after a 429 without Retry-After, nobody sends for at least this long
     BURST = 100  # Twenty's buckets start full: 100 calls per 60 s by default, and 100 per second at most
+    # Spending the first bucket, the calls on credit go this long after the call that earned a token: a 429 is
+    # answered in milliseconds (the throttler refuses before any work), so when other connections have emptied
+    # the bucket the earned call's 429 is back before the rest of its wave goes, and one call is refused, not four.
+    HOLD = 0.025  # seconds
     JOIN = 0.025  # calls ready within this share of an interval after an earned call join it on credit
     # Sharing one workspace's bucket with other connections (turns.py).
     EVIDENCE = 4  # our successes before the first 429 needed to read from it how many connections share
@@ -150,11 +154,15 @@ class Pacer:
             )
             settle = min(self.SETTLE, self.base / 20) if self._on_credit else 0.0
             earned_at = max(self._last_sent + self.interval * (2 if gap else 1) + settle, self._paused_until)
+            since_earned = now - self._last_earned
+            hold = self.HOLD if self._paced == 0 else 0.0  # only while spending the first bucket
             joins = (
                 self._credit >= 1
                 and now >= self._paused_until
-                and now - self._last_earned <= self.interval * self.JOIN
+                and since_earned <= hold + self.interval * self.JOIN
             )
+            if joins and since_earned < hold:
+                return False, hold - since_earned
             if joins:  # ready together with the call that earned a token: the bucket's credit pays
                 self._credit -= 1
                 self._last_sent = now

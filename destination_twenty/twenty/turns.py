@@ -44,6 +44,7 @@ class Turns:
     PROBE_AFTER = 50  # successes without a 429 before a probe after a miss; doubles with each further miss
     NEXT_PROBE = 1  # after a slot taken, the next probe comes at once (a finished connection frees all its)
     CROWDED = 4  # slots given up in a row, none settled between: more of us than slots, so twice the slots
+    THIN = 4
     QUIET = 4  # holding 1 slot of more than this, a call through counts slots ÷ QUIET towards a probe
 
     def __init__(self, slots: int, width: float, tolerance: float, rng: random.Random, max_slots: int = 32):
@@ -52,6 +53,7 @@ class Turns:
         )
         self.max_slots = max_slots
         self._moves = 0  # slots given up since one of ours last settled
+        self._met_there: set[int] = set()  # slot indices where we met another since one of ours last settled
         self.width = width  # seconds
         self.tolerance = tolerance  # how late into its slot a call may still go without crowding the next one
         self._rng = rng
@@ -109,12 +111,13 @@ class Turns:
         if kind == SECOND:  # a spare token besides the slot's own: nobody spends this slot
             self._probe = None
             self.held[self._probed % self.slots] = 0
-            if self.slots > 2 and not self.alone:  # tokens pile up: fewer of us than slots
+            if len(self.held) * self.THIN < self.slots:  # a thin share grows by halves, not slot by slot
                 half = self.slots // 2
                 merged: dict[int, int] = {}
                 for i, n in self.held.items():
                     merged[i % half] = max(merged.get(i % half, 0), n)
                 self.slots, self.held, self._met = half, merged, {}
+            self._normalise()
             self._probe_after = self.NEXT_PROBE
             self._quiet = 0
             return
@@ -123,8 +126,18 @@ class Turns:
             self._met.pop(index, None)
             if self.held[index] >= self.SETTLED:
                 self._moves = 0
+                self._met_there = set()
         # Counted in cycles' worth of slots: holding one slot of many, a call through stands for many slots' quiet.
         self._quiet += max(1.0, self.slots / (self.QUIET * len(self.held)))
+
+    def _normalise(self) -> None:
+        """Holding both halves of every slot of the grid twice as coarse is holding that grid's slots."""
+        while self.slots > 2 and not self.alone:
+            half = self.slots // 2
+            if any((i + half) % self.slots not in self.held for i in self.held):
+                return
+            self.held = {i: max(self.held[i], self.held[i + half]) for i in range(half) if i in self.held}
+            self.slots, self._met = half, {}
 
     def refused(self, index: int, kind: str) -> None:
         self._quiet = 0
@@ -142,14 +155,18 @@ class Turns:
         self._met.pop(index, None)
         del self.held[index]
         self._moves += 1
-        taken = {index}
+        self._met_there.add(index)
+        taken = set(self._met_there)
         if self._moves >= self.CROWDED and self.slots * 2 <= self.max_slots:
             # Every slot we tried is someone's: there are more of us than slots. Each slot we keep becomes one of
             # its two halves in the finer grid, which still fits the others' grids, coarse or fine.
             half, self.slots, self._moves = self.slots, self.slots * 2, 0
             self.held = {i + half * self._rng.randrange(2): n for i, n in self.held.items()}
             self._met = {}
-            taken = {index, index + half}
+            self._met_there = {i + half * k for i in self._met_there for k in (0, 1)}
+            taken = set(self._met_there)
         if not self.held:
-            free = [i for i in range(self.slots) if i not in taken] or [index]
+            free = [i for i in range(self.slots) if i not in taken] or [
+                i for i in range(self.slots) if i != index
+            ]
             self.held[self._rng.choice(free)] = 0
