@@ -104,6 +104,8 @@ def measure(connections: int, people: int, batch: int) -> dict:
         "ideal_s": ideal,
         "aggregate_ratio": (ideal / taken) if ideal and taken else None,
         "calls_per_minute": round(len(passed) / taken * 60, 1) if taken else None,
+        # when each 429 came, in seconds from the first write: the first bucket's, the turns' settling, probes
+        "refused_at_s": [round(stamp(r) - writes[0], 1) for r in log if r["status"] == 429] if writes else [],
         "syncs": [
             {"exit": r.returncode, "seconds": round(r.seconds, 1), "state_count": r.written} for r in runs
         ],

@@ -298,7 +298,7 @@ class Pacer:
                 ticket = self._tickets.pop(generation, None) if generation is not None else None
                 if ticket is not None:
                     self.turns.through(*ticket)
-                    if self.turns.alone:  # every slot is ours: the others are done
+                    if self.turns.done:  # every slot is ours: the others are done
                         self._grid, self.turns = self.turns.slots, None
                         self._credit = 0.0
                         self._last_sent = self._clock()

@@ -11,7 +11,10 @@ only at the start of the slots it holds. Holders of different slots are then a w
 answer times, and none of them loses the rest of a token.
 
 A connection picks its slot at random. Meeting another there (a 429 on a slot it has not held for long) it gives
-the slot up and picks another; a slot it has held for a while it keeps through a few 429s, so the newcomer moves.
+the slot up and picks another, one where it has not met anyone since it last settled (when four pick at once,
+picking again at random had one of them try four taken slots, take a grid twice as fine, and leave half a slot
+unspent for the rest of the sync); a slot it has held for a while it keeps through a few 429s, so the newcomer
+moves.
 It tests slots it does not hold (a probe, late in the slot, so a holder sending at the start is not disturbed):
 two calls at once there, the second of which only a spare token lets through. Both through means tokens pile up
 unspent, as when a connection has finished: the slot becomes ours as well, and the next probe follows at once. A
@@ -25,8 +28,13 @@ differ: every grid is a power of two, so that they nest (slot i of 2 is slots i 
 is mended in the turns. A connection that gives up slot after slot without settling in any is one of more than its
 grid has slots: it takes a grid twice as fine, each slot of ours one of its halves there. One that holds several
 slots gives up the one where it meets another at once (it still has the others). A probe that finds spare tokens
-makes the grid twice as coarse, ours where either half was: a connection left with a thin share after the others
-finished grows back in a few probes, not one slot a probe.
+adds the slot it tested, and holding both halves of every slot of a grid twice as coarse is holding that grid's
+slots. A share thinner than a quarter grows by halves (the grid twice as coarse, ours where either half was), so a
+connection left with one slot of 8 once the others finished is alone again in a few probes. Doubling every share
+on a probe let four connections whose probes came due together on a pile of spare tokens (half a slot unspent for
+two minutes) all take twice their part, and meet for minutes once the pile was spent. Slots taken on a pile may
+still be someone's, which shows only once the pile is spent: a connection leaves the turns only when every slot
+has been its own for DONE_AFTER calls.
 """
 
 from __future__ import annotations
@@ -43,8 +51,10 @@ class Turns:
     FIRST_PROBE = 2  # successes before the first probe: a 429 that only looked like sharing is found out soon
     PROBE_AFTER = 50  # successes without a 429 before a probe after a miss; doubles with each further miss
     NEXT_PROBE = 1  # after a slot taken, the next probe comes at once (a finished connection frees all its)
-    CROWDED = 4  # slots given up in a row, none settled between: more of us than slots, so twice the slots
-    THIN = 4
+    CROWDED = 6  # slots given up in a row, none settled between: more of us than slots, so twice the slots
+    # (4 was too few: four connections picking at once can each try four slots before they settle)
+    DONE_AFTER = 10  # successes on every slot of ours before we leave the turns
+    THIN = 4  # holding fewer than 1 slot in this many, a probe that finds spare tokens doubles our share
     QUIET = 4  # holding 1 slot of more than this, a call through counts slots ÷ QUIET towards a probe
 
     def __init__(self, slots: int, width: float, tolerance: float, rng: random.Random, max_slots: int = 32):
@@ -71,6 +81,12 @@ class Turns:
     @property
     def alone(self) -> bool:
         return len(self.held) == self.slots
+
+    @property
+    def done(self) -> bool:
+        """Every slot ours, each for a while: the others are done (slots just taken on a pile of spare tokens
+        may still be someone else's, which its 429s would only show once the pile is spent)."""
+        return self.alone and min(self.held.values()) >= self.DONE_AFTER
 
     def next(self, now: float, not_before: float) -> tuple[float, int, str]:
         """The wall time of our next call at or after `not_before` (`now` when it may go now), the number of its
@@ -156,7 +172,7 @@ class Turns:
         del self.held[index]
         self._moves += 1
         self._met_there.add(index)
-        taken = set(self._met_there)
+        left = {index}
         if self._moves >= self.CROWDED and self.slots * 2 <= self.max_slots:
             # Every slot we tried is someone's: there are more of us than slots. Each slot we keep becomes one of
             # its two halves in the finer grid, which still fits the others' grids, coarse or fine.
@@ -164,9 +180,10 @@ class Turns:
             self.held = {i + half * self._rng.randrange(2): n for i, n in self.held.items()}
             self._met = {}
             self._met_there = {i + half * k for i in self._met_there for k in (0, 1)}
-            taken = set(self._met_there)
+            left = {index, index + half}
         if not self.held:
-            free = [i for i in range(self.slots) if i not in taken] or [
-                i for i in range(self.slots) if i != index
+            # Another slot, where we have not met anyone lately if there is one.
+            free = [i for i in range(self.slots) if i not in self._met_there] or [
+                i for i in range(self.slots) if i not in left
             ]
             self.held[self._rng.choice(free)] = 0
