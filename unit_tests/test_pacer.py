@@ -34,13 +34,14 @@ def spend_the_burst(pacer):
 def test_the_full_bucket_goes_at_once_then_calls_are_spaced_evenly_with_a_margin():
     pacer, clock = make(100)
     started = clock.now
-    spend_the_burst(pacer)  # Twenty's bucket starts full: 100 calls need no wait
-    assert clock.now == started
+    spend_the_burst(pacer)  # Twenty's bucket starts full: 100 calls need no token earned
+    # (the calls on credit go HOLD after the first, by when its 429 would be back had others spent the bucket)
+    assert clock.now == pytest.approx(started + Pacer.HOLD)
     for _ in range(10):
         pacer.wait()
     # then one call per 0.6 s × 1.02, as the lossy refill earns them; the first of them waits a little longer
     # after the burst's last call, which went on credit (its arrival may be later than the next call's send)
-    assert clock.now - started == pytest.approx(10 * 0.612 + Pacer.SETTLE)
+    assert clock.now - started == pytest.approx(Pacer.HOLD + 10 * 0.612 + Pacer.SETTLE)
 
 
 def test_a_call_ready_between_two_earned_tokens_waits_for_the_next_one():
@@ -58,9 +59,22 @@ def test_calls_ready_with_an_earned_one_join_it_on_the_buckets_credit():
     clock.now += 0.7  # a whole interval later: this call earns a token ...
     pacer.wait()
     sent = clock.now
-    for _ in range(3):  # ... and three more in flight go with it
+    for _ in range(3):  # ... and three more in flight go with it, a moment later (HOLD)
         pacer.wait()
-    assert clock.now == sent
+    assert clock.now == pytest.approx(sent + Pacer.HOLD)
+
+
+def test_the_calls_on_credit_stay_back_when_the_call_that_went_before_them_is_refused():
+    # Other connections spent the bucket: the call that earned its token is refused in milliseconds, before the
+    # three ready with it go, and they wait for the pause instead of meeting the empty bucket too.
+    pacer, clock = make(100)
+    first = pacer.wait()
+    go, wait = pacer.turn()
+    assert not go and wait == pytest.approx(Pacer.HOLD)
+    clock.now += 0.005
+    pacer.rate_limited(first, RateLimitHint())
+    go, wait = pacer.turn()
+    assert not go and wait >= Pacer.MIN_PAUSE - 0.005
 
 
 def test_waves_keep_the_sync_at_the_limiters_ideal_whatever_the_servers_answer_time():
@@ -103,7 +117,7 @@ def test_waves_keep_the_sync_at_the_limiters_ideal_whatever_the_servers_answer_t
     assert refused == 0
     ideal = (300 - 100) * 0.6
     assert waves > 20  # the first bucket went in waves, each of them settled
-    assert ideal < sent[-1] - sent[0] <= ideal * (Pacer.MARGIN + 0.005) + waves * Pacer.SETTLE
+    assert ideal < sent[-1] - sent[0] <= ideal * (Pacer.MARGIN + 0.005) + waves * (Pacer.SETTLE + Pacer.HOLD)
 
 
 def test_an_idle_gap_earns_the_tokens_the_server_gives_for_it():
@@ -113,7 +127,9 @@ def test_an_idle_gap_earns_the_tokens_the_server_gives_for_it():
     started = clock.now
     for _ in range(10):
         pacer.wait()
-    assert clock.now == started
+    assert clock.now == pytest.approx(
+        started + Pacer.HOLD
+    )  # at once, but for the hold of the calls on credit
 
 
 def test_a_429_empties_the_bucket():

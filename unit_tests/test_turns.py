@@ -25,15 +25,16 @@ def test_two_connections_share_the_limit_with_few_429s(seed):
 
 
 def test_four_connections_share_the_limit():
-    # Over ten seeds: in most runs about 2 % of calls are 429s at a pace of 0.93; in one (seed 1) 10 % at 0.80.
-    # There a thin share (one slot of 8) leaves tokens unspent for two minutes; the pile lets every probe
-    # through at once, all four read it as having the bucket to themselves, and they meet again for a while.
+    # Over ten seeds, 1.4-2.0 % of calls are 429s at a pace of 0.931-0.935 (sixty: at most 2.3 %, 0.926). Before
+    # (the first bucket's waves not held, new slots picked at random, a probe doubling the share) one seed in
+    # seven went wrong: half a slot unspent for two minutes, the pile let every probe through at once, all four
+    # took twice their part, and they met for minutes (10 % refused, a pace of 0.60-0.80).
     runs = [share_one_bucket([334] * 4, seed) for seed in range(1, 11)]
     assert all(run["passed"] == 4 * 334 for run in runs)
     shares = sorted(run["refused"] / (run["passed"] + run["refused"]) for run in runs)
     paces = sorted(run["ratio"] for run in runs)
-    assert shares[5] <= 0.03 and shares[-1] <= 0.12
-    assert paces[5] >= 0.9 and paces[0] >= 0.6
+    assert shares[5] <= 0.02 and shares[-1] <= 0.022
+    assert paces[0] >= 0.92
     finished = [max(run["finished"]) - min(run["finished"]) for run in runs]
     durations = [max(run["finished"]) - 1_000 for run in runs]
     # equal parts, mostly: they end together
@@ -51,7 +52,8 @@ def test_the_same_connections_each_pacing_to_the_full_limit_meet_429s_on_a_fifth
 def test_one_connection_alone_never_takes_turns():
     run = share_one_bucket([334], 1)
     assert run["refused"] == 0 and run["pacers"][0].turns is None
-    assert run["ratio"] >= 0.96  # the 2 % margin, and the settle after each call sent on credit
+    # the 2 % margin, the settle after each call sent on credit, and the first bucket's hold (0.6 % in all)
+    assert run["ratio"] >= 0.955
 
 
 def test_a_connection_left_alone_takes_the_freed_slots_back():
@@ -82,7 +84,7 @@ def test_a_connection_started_a_minute_after_another_is_heard_and_they_share(see
     # Before: the newcomer was refused on most of its calls until the first was done (14 % of all calls).
     run = share_one_bucket([334, 334], seed, starts=[0.0, 60.0])
     assert run["passed"] == 668
-    assert run["refused"] <= 0.02 * (run["passed"] + run["refused"])
+    assert run["refused"] <= 0.025 * (run["passed"] + run["refused"])  # the model's bound (2.1-2.2 % here)
     assert run["ratio"] >= 0.9
     first, _ = run["finished"]
     assert first - 1_000 > 1.3 * 144  # the first one gave the newcomer its part (alone it ends after 144 s)
@@ -91,13 +93,24 @@ def test_a_connection_started_a_minute_after_another_is_heard_and_they_share(see
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("starts", [[0.0, 1.0, 2.0, 3.0], [0.0, 2.0, 4.0, 6.0], [0.0, 0.2, 0.4, 60.0]])
 def test_four_connections_started_apart_are_refused_far_less_than_before(seed, starts):
-    # Not yet the targets (README, "Several connections, one workspace"): in this model 4-11 % of calls are
-    # 429s and the pace is 0.60-0.90 (the low ones: a connection left with one slot of 8 once the others are
-    # done, waiting many calls for a probe). Before the listening gaps and nested grids: 15-45 % refused.
+    # Not yet the targets (README, "Several connections, one workspace"): over forty seeds a median of 5-7 % of
+    # calls are 429s at a pace of 0.85-0.86 (the worst: 11 %, 0.60). The first to start counts two connections
+    # from its part of the first bucket and the last eight or sixteen, so the shares are unequal for good.
+    # Before the listening gaps and nested grids: 15-45 % refused.
     run = share_one_bucket([334] * 4, seed, starts=starts)
     assert run["passed"] == 4 * 334
     assert run["refused"] <= 0.12 * (run["passed"] + run["refused"])
     assert run["ratio"] >= 0.55
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_four_connections_started_within_two_seconds_share_the_limit(seed):
+    # Processes or pods launched together start a little apart: spread evenly over up to 2 s, their counts still
+    # agree (forty seeds: a median of 1.9 % refused, at most 2.3 %, at a pace of at least 0.918).
+    run = share_one_bucket([334] * 4, seed, starts=[0.0, 0.67, 1.33, 2.0])
+    assert run["passed"] == 4 * 334
+    assert run["refused"] <= 0.025 * (run["passed"] + run["refused"])
+    assert run["ratio"] >= 0.91
 
 
 def test_four_connections_started_seconds_apart_at_a_fifth_of_the_limit_each_seldom_meet():
@@ -118,7 +131,7 @@ def test_a_sync_started_on_a_bucket_another_sync_left_part_full_is_alone_again_w
 
 def test_the_first_429_after_a_third_of_the_bucket_makes_four_slots_a_power_of_two():
     clock = Clock()
-    pacer = Pacer(100, clock=lambda: clock.now, sleep=lambda _: False, wall=lambda: clock.now)
+    pacer = Pacer(100, clock=lambda: clock.now, sleep=clock_sleep(clock), wall=lambda: clock.now)
     for _ in range(33):
         pacer.succeeded(pacer.wait())
     pacer.rate_limited(pacer.wait(), RateLimitHint())
@@ -127,7 +140,7 @@ def test_the_first_429_after_a_third_of_the_bucket_makes_four_slots_a_power_of_t
 
 def test_the_first_429_after_a_quarter_of_the_bucket_makes_four_slots():
     clock = Clock()
-    pacer = Pacer(100, clock=lambda: clock.now, sleep=lambda _: False, wall=lambda: clock.now)
+    pacer = Pacer(100, clock=lambda: clock.now, sleep=clock_sleep(clock), wall=lambda: clock.now)
     for _ in range(25):
         pacer.succeeded(pacer.wait())
     pacer.rate_limited(pacer.wait(), RateLimitHint())
@@ -320,17 +333,52 @@ def test_a_holder_of_several_slots_gives_up_the_one_where_it_meets_another_at_on
     assert mine not in turns.held and len(turns.held) == 1
 
 
-def test_a_probe_finding_spare_tokens_makes_the_grid_twice_as_coarse():
-    # A connection left with one slot of 8 after the others finished: each probe that finds spare tokens halves
-    # the grid, so it is alone again after at most 3 probes, not 7.
-    turns = Turns(8, 0.5, 0.02, random.Random(0))
-    (mine,) = turns.held
-    probes, now = 0, 10.0
+def probes_until_alone(turns: Turns) -> tuple[int, int]:
+    """Every probe finds spare tokens (the others are done): how many probes, and calls, until every slot is ours."""
+    probes = calls = 0
+    now = 10.0
     for _ in range(200):
         if turns.alone:
             break
         at, number, kind = turns.next(now, now)
         turns.through(*turns.sent(number, kind))
-        now = at + 0.1
-        probes += kind == SECOND
-    assert turns.alone and probes <= 3
+        now, calls, probes = at + 0.1, calls + 1, probes + (kind == SECOND)
+    assert turns.alone
+    return probes, calls
+
+
+def test_a_probe_finding_spare_tokens_takes_the_slot_it_tested_and_the_next_probe_follows_at_once():
+    # One slot of 8 once the others are done: the seven others come back one a probe, with a call of ours
+    # between probes (NEXT_PROBE). Doubling the share on each probe instead let four connections whose probes
+    # came due together on a pile of spare tokens all take twice their part (the model's bad runs).
+    turns = Turns(8, 0.5, 0.02, random.Random(0))
+    probes, calls = probes_until_alone(turns)
+    assert probes == 7 and calls <= 7 * (2 + Turns.NEXT_PROBE) + Turns.FIRST_PROBE
+
+
+def test_a_share_under_a_quarter_grows_by_halves():
+    turns = Turns(16, 0.5, 0.02, random.Random(0))
+    probes, _ = probes_until_alone(turns)
+    assert probes == 4
+
+
+def test_leaving_the_turns_waits_until_every_slot_has_been_ours_for_a_while():
+    # Slots taken on a pile of spare tokens may still be another's, which its 429s show only once the pile is
+    # spent: all of them ours is not yet the others done.
+    turns = Turns(2, 0.5, 0.02, random.Random(0))
+    probes_until_alone(turns)
+    assert turns.alone and not turns.done
+    for _ in range(Turns.DONE_AFTER):
+        for index in list(turns.held):
+            turns.through(index, TURN)
+    assert turns.done
+
+
+def test_a_newcomer_moving_on_picks_a_slot_where_it_has_not_met_anyone():
+    turns = Turns(8, 0.5, 0.02, random.Random(2))
+    met = set()
+    for _ in range(Turns.CROWDED - 1):
+        (slot,) = turns.held
+        met.add(slot)
+        turns.refused(slot, TURN)
+        assert turns.slots == 8 and not set(turns.held) & met

@@ -161,7 +161,7 @@ class Pacer:
                 and now >= self._paused_until
                 and since_earned <= hold + self.interval * self.JOIN
             )
-            if joins and since_earned < hold:
+            if joins and since_earned < hold - 1e-6:  # (a clock's rounding must not hold a call for ever)
                 return False, hold - since_earned
             if joins:  # ready together with the call that earned a token: the bucket's credit pays
                 self._credit -= 1

@@ -29,8 +29,9 @@ is mended in the turns. A connection that gives up slot after slot without settl
 grid has slots: it takes a grid twice as fine, each slot of ours one of its halves there. One that holds several
 slots gives up the one where it meets another at once (it still has the others). A probe that finds spare tokens
 adds the slot it tested, and holding both halves of every slot of a grid twice as coarse is holding that grid's
-slots. A share thinner than a quarter grows by halves (the grid twice as coarse, ours where either half was), so a
-connection left with one slot of 8 once the others finished is alone again in a few probes. Doubling every share
+slots; the next probe follows at once, so a connection left with one slot of 8 once the others finished takes the
+other seven back probe after probe. A share still under a quarter with the probed slot grows by halves (the grid
+twice as coarse, ours where either half was): one slot of 16 is all of them after 4 probes. Doubling every share
 on a probe let four connections whose probes came due together on a pile of spare tokens (half a slot unspent for
 two minutes) all take twice their part, and meet for minutes once the pile was spent. Slots taken on a pile may
 still be someone's, which shows only once the pile is spent: a connection leaves the turns only when every slot
@@ -54,7 +55,7 @@ class Turns:
     CROWDED = 6  # slots given up in a row, none settled between: more of us than slots, so twice the slots
     # (4 was too few: four connections picking at once can each try four slots before they settle)
     DONE_AFTER = 10  # successes on every slot of ours before we leave the turns
-    THIN = 4  # holding fewer than 1 slot in this many, a probe that finds spare tokens doubles our share
+    THIN = 4  # still holding fewer than 1 slot in this many with the probed one, a probe doubles our share
     QUIET = 4  # holding 1 slot of more than this, a call through counts slots ÷ QUIET towards a probe
 
     def __init__(self, slots: int, width: float, tolerance: float, rng: random.Random, max_slots: int = 32):
@@ -96,7 +97,12 @@ class Turns:
         probing = self._probe is None and self._quiet >= self._probe_after and not self.alone
         start = max(now, not_before)
         number = math.floor(start / self.width)
-        if start - number * self.width > self.tolerance or number <= self._last:
+        # Too late into the slot, a slot we sent in already, or one that starts before a pause ends (Retry-After).
+        if (
+            start - number * self.width > self.tolerance
+            or number <= self._last
+            or (not_before > now and number * self.width < not_before)
+        ):
             number = max(number + 1, self._last + 1)
         if probing:
             # The slots not ours in turn, probe after probe: always the one after ours would test the same
@@ -127,7 +133,7 @@ class Turns:
         if kind == SECOND:  # a spare token besides the slot's own: nobody spends this slot
             self._probe = None
             self.held[self._probed % self.slots] = 0
-            if len(self.held) * self.THIN < self.slots:  # a thin share grows by halves, not slot by slot
+            if len(self.held) * self.THIN < self.slots:  # still thin with it: the share grows by halves
                 half = self.slots // 2
                 merged: dict[int, int] = {}
                 for i, n in self.held.items():
