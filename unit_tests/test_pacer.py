@@ -35,13 +35,13 @@ def test_the_full_bucket_goes_at_once_then_calls_are_spaced_evenly_with_a_margin
     pacer, clock = make(100)
     started = clock.now
     spend_the_burst(pacer)  # Twenty's bucket starts full: 100 calls need no token earned
-    # (the calls on credit go HOLD after the first, by when its 429 would be back had others spent the bucket)
-    assert clock.now == pytest.approx(started + Pacer.HOLD)
+    # (one by one, each HOLD after the last: by then its 429 is back if others have emptied the bucket)
+    assert clock.now == pytest.approx(started + 99 * Pacer.HOLD)
     for _ in range(10):
         pacer.wait()
     # then one call per 0.6 s × 1.02, as the lossy refill earns them; the first of them waits a little longer
     # after the burst's last call, which went on credit (its arrival may be later than the next call's send)
-    assert clock.now - started == pytest.approx(Pacer.HOLD + 10 * 0.612 + Pacer.SETTLE)
+    assert clock.now - started == pytest.approx(99 * Pacer.HOLD + 10 * 0.612 + Pacer.SETTLE)
 
 
 def test_a_call_ready_between_two_earned_tokens_waits_for_the_next_one():
@@ -59,9 +59,9 @@ def test_calls_ready_with_an_earned_one_join_it_on_the_buckets_credit():
     clock.now += 0.7  # a whole interval later: this call earns a token ...
     pacer.wait()
     sent = clock.now
-    for _ in range(3):  # ... and three more in flight go with it, a moment later (HOLD)
+    for _ in range(3):  # ... and three more in flight go with it, each HOLD after the one before
         pacer.wait()
-    assert clock.now == pytest.approx(sent + Pacer.HOLD)
+    assert clock.now == pytest.approx(sent + 3 * Pacer.HOLD)
 
 
 def test_the_calls_on_credit_stay_back_when_the_call_that_went_before_them_is_refused():
@@ -75,6 +75,21 @@ def test_the_calls_on_credit_stay_back_when_the_call_that_went_before_them_is_re
     pacer.rate_limited(first, RateLimitHint())
     go, wait = pacer.turn()
     assert not go and wait >= Pacer.MIN_PAUSE - 0.005
+
+
+def test_a_429_in_the_middle_of_a_wave_keeps_the_rest_of_it_back():
+    # The bucket ran dry in the middle of a wave (the others spent it): the call on credit that met it is refused
+    # before the next one goes, so a wave loses one call to the empty bucket, not three.
+    pacer, clock = make(100)
+    pacer.wait()
+    second = pacer.wait()
+    assert clock.now == pytest.approx(1000.0 + Pacer.HOLD)
+    go, wait = pacer.turn()
+    assert not go and wait == pytest.approx(Pacer.HOLD)
+    clock.now += 0.003
+    pacer.rate_limited(second, RateLimitHint())
+    go, _ = pacer.turn()
+    assert not go
 
 
 def test_waves_keep_the_sync_at_the_limiters_ideal_whatever_the_servers_answer_time():
@@ -117,7 +132,9 @@ def test_waves_keep_the_sync_at_the_limiters_ideal_whatever_the_servers_answer_t
     assert refused == 0
     ideal = (300 - 100) * 0.6
     assert waves > 20  # the first bucket went in waves, each of them settled
-    assert ideal < sent[-1] - sent[0] <= ideal * (Pacer.MARGIN + 0.005) + waves * (Pacer.SETTLE + Pacer.HOLD)
+    assert (
+        ideal < sent[-1] - sent[0] <= ideal * (Pacer.MARGIN + 0.005) + waves * (Pacer.SETTLE + 3 * Pacer.HOLD)
+    )
 
 
 def test_an_idle_gap_earns_the_tokens_the_server_gives_for_it():
@@ -128,7 +145,7 @@ def test_an_idle_gap_earns_the_tokens_the_server_gives_for_it():
     for _ in range(10):
         pacer.wait()
     assert clock.now == pytest.approx(
-        started + Pacer.HOLD
+        started + 9 * Pacer.HOLD
     )  # at once, but for the hold of the calls on credit
 
 

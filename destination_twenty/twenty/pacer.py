@@ -6,9 +6,10 @@ floor(gap × limit / window) tokens for the gap since the previous accepted call
 call, and the first bucket spent all at once costs the whole time the server takes to answer it (seconds at 200
 records a call), which no token is earned for. The pacer therefore spends the bucket in waves: a call goes when a
 whole interval (with a small margin) has passed since the last one, earning a token, and calls that are ready
-within a moment of it join that call on the bucket's credit. Calls sent together reach the throttler in any
-order, tens of ms apart, and the token's time counts from the last one it let through: so the call after a wave
-waits SETTLE longer (without it, the emulator's log of a 60,000-person run shows 27 waves earning 8 tokens; with
+within a moment of it join that call on the bucket's credit (while the first bucket is spent, one by one, each
+HOLD after the last: if other connections emptied the bucket, a 429 is back by then and the rest stay back). Calls sent together reach the
+throttler in any order, tens of ms apart, and the token's time counts from the last one it let through: so the
+call after a wave waits SETTLE longer (without it, the emulator's log of a 60,000-person run shows 27 waves earning 8 tokens; with
 it, 34 waves earned 33). The sync's length is then the number of calls beyond the bucket × the interval, whatever
 the server's answer time. A 429 empties the bucket. It pauses everyone (for `Retry-After` when the server says it)
 and widens the spacing; each success after it narrows the spacing back, so a burst of 429s costs a few slow calls,
@@ -62,10 +63,11 @@ class Pacer:
     MAX_PAUSE = 300.0  # a Retry-After beyond this is not believed
     MIN_PAUSE = 0.5  # after a 429 without Retry-After, nobody sends for at least this long
     BURST = 100  # Twenty's buckets start full: 100 calls per 60 s by default, and 100 per second at most
-    # Spending the first bucket, the calls on credit go this long after the call that earned a token: a 429 is
-    # answered in milliseconds (the throttler refuses before any work), so when other connections have emptied
-    # the bucket the earned call's 429 is back before the rest of its wave goes, and one call is refused, not four.
-    HOLD = 0.025  # seconds
+    # Spending the first bucket, each call on credit goes this long after the call before it in its wave: a 429
+    # is answered in milliseconds (the throttler refuses before any work: 2.3-2.7 ms on the emulator, measured
+    # from the client), so when other connections have emptied the bucket the 429 is back before the rest of the
+    # wave goes, and one call of it is refused, not four.
+    HOLD = 0.010  # seconds
     JOIN = 0.025  # calls ready within this share of an interval after an earned call join it on credit
     # Sharing one workspace's bucket with other connections (turns.py).
     EVIDENCE = 4  # our successes before the first 429 needed to read from it how many connections share
@@ -154,15 +156,18 @@ class Pacer:
             )
             settle = min(self.SETTLE, self.base / 20) if self._on_credit else 0.0
             earned_at = max(self._last_sent + self.interval * (2 if gap else 1) + settle, self._paused_until)
-            since_earned = now - self._last_earned
             hold = self.HOLD if self._paced == 0 else 0.0  # only while spending the first bucket
+            # Holding, each call on credit goes HOLD after the one before it in its wave (the earned call or
+            # the last one on credit), so one 429 keeps the rest back.
+            since = now - (self._last_sent if hold else self._last_earned)
             joins = (
                 self._credit >= 1
                 and now >= self._paused_until
-                and since_earned <= hold + self.interval * self.JOIN
+                and (self._on_credit or self._last_sent == self._last_earned)  # (not after a 429's pause)
+                and since <= hold + self.interval * self.JOIN
             )
-            if joins and since_earned < hold - 1e-6:  # (a clock's rounding must not hold a call for ever)
-                return False, hold - since_earned
+            if joins and since < hold - 1e-6:  # (a clock's rounding must not hold a call for ever)
+                return False, hold - since
             if joins:  # ready together with the call that earned a token: the bucket's credit pays
                 self._credit -= 1
                 self._last_sent = now
