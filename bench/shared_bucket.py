@@ -35,6 +35,7 @@ def share_one_bucket(
     starts: list[float] | None = None,
     per_minute: float = 100,
     crowding: float = 0.035,
+    answers: tuple[float, float] = (0.08, 0.25),
 ) -> dict:
     """Each connection's calls through one bucket of 100 per 60 s (holding `bucket_left` tokens at the start, when
     given); a 429'd call is sent again. A call reaches the throttler 3-7 ms after it is sent, and one sent within
@@ -91,9 +92,7 @@ def share_one_bucket(
             through = short.take(at * 1000) and long.take(at * 1000)
             if through:
                 passed.append(at)
-            answered = (
-                rnd.uniform(0.08, 0.25) if through else rnd.uniform(0.0005, 0.003)
-            )  # a 429 does no work
+            answered = rnd.uniform(*answers) if through else rnd.uniform(0.0005, 0.003)  # a 429 does no work
             push(at + answered, "answer", n, ticket, through)
         else:
             ticket, through = answer
@@ -128,6 +127,9 @@ CASES = {
     "4 together": {"calls": [334] * 4},
     "2, a minute apart": {"calls": [334] * 2, "starts": [0.0, 60.0]},
     "4 within 2 s": {"calls": [334] * 4, "starts": [0.0, 0.67, 1.33, 2.0]},
+    "4 together, fast answers": {"calls": [334] * 4, "answers": (0.005, 0.02)},
+    "4, one 1 s late": {"calls": [334] * 4, "starts": [0.0, 0.0, 0.0, 1.0]},
+    "4, one 2 s late": {"calls": [334] * 4, "starts": [0.0, 0.0, 0.0, 2.0]},
     "4, 1 s apart": {"calls": [334] * 4, "starts": [0.0, 1.0, 2.0, 3.0]},
     "4, 2 s apart": {"calls": [334] * 4, "starts": [0.0, 2.0, 4.0, 6.0]},
     "4, one a minute late": {"calls": [334] * 4, "starts": [0.0, 0.2, 0.4, 60.0]},

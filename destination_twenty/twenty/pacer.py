@@ -165,6 +165,9 @@ class Pacer:
                 and now >= self._paused_until
                 and (self._on_credit or self._last_sent == self._last_earned)  # (not after a 429's pause)
                 and since <= hold + self.interval * self.JOIN
+                # the wave ends a few holds after its earned call: calls answered in milliseconds (the emulator
+                # answers 60 people in 5-20 ms) would otherwise chain on and spend the whole bucket at once
+                and now - self._last_earned <= 3 * hold + self.interval * self.JOIN
             )
             if joins and since < hold - 1e-6:  # (a clock's rounding must not hold a call for ever)
                 return False, hold - since
