@@ -7,11 +7,11 @@ call, and the first bucket spent all at once costs the whole time the server tak
 records a call), which no token is earned for. The pacer therefore spends the bucket in waves: a call goes when a
 whole interval (with a small margin) has passed since the last one, earning a token, and calls that are ready
 within a moment of it join that call on the bucket's credit (while the first bucket is spent, one by one, each
-HOLD after the last: if other connections emptied the bucket, a 429 is back by then and the rest stay back). Calls sent together reach the
-throttler in any order, tens of ms apart, and the token's time counts from the last one it let through: so the
-call after a wave waits SETTLE longer (without it, the emulator's log of a 60,000-person run shows 27 waves earning 8 tokens; with
-it, 34 waves earned 33). The sync's length is then the number of calls beyond the bucket × the interval, whatever
-the server's answer time. A 429 empties the bucket. It pauses everyone (for `Retry-After` when the server says it)
+HOLD after the last: if other connections emptied the bucket, a 429 is back by then and the rest stay back).
+Calls sent together reach the throttler in any order, tens of ms apart, and the token's time counts from the last
+one it let through: so the call after a wave waits SETTLE longer (without it, the emulator's log of a
+60,000-person run shows 27 waves earning 8 tokens; with it, 34 waves earned 33). The sync's length is then the
+number of calls beyond the bucket × the interval, whatever the server's answer time. A 429 empties the bucket. It pauses everyone (for `Retry-After` when the server says it)
 and widens the spacing; each success after it narrows the spacing back, so a burst of 429s costs a few slow calls,
 not the rest of the sync.
 
@@ -68,6 +68,7 @@ class Pacer:
     # from the client), so when other connections have emptied the bucket the 429 is back before the rest of the
     # wave goes, and one call of it is refused, not four.
     HOLD = 0.010  # seconds
+    WAVE = 3  # holds after its earned call within which a wave's calls on credit go (then the next wave)
     JOIN = 0.025  # calls ready within this share of an interval after an earned call join it on credit
     # Sharing one workspace's bucket with other connections (turns.py).
     EVIDENCE = 4  # our successes before the first 429 needed to read from it how many connections share
@@ -163,11 +164,10 @@ class Pacer:
             joins = (
                 self._credit >= 1
                 and now >= self._paused_until
-                and (self._on_credit or self._last_sent == self._last_earned)  # (not after a 429's pause)
                 and since <= hold + self.interval * self.JOIN
                 # the wave ends a few holds after its earned call: calls answered in milliseconds (the emulator
                 # answers 60 people in 5-20 ms) would otherwise chain on and spend the whole bucket at once
-                and now - self._last_earned <= 3 * hold + self.interval * self.JOIN
+                and now - self._last_earned <= self.WAVE * hold + self.interval * self.JOIN
             )
             if joins and since < hold - 1e-6:  # (a clock's rounding must not hold a call for ever)
                 return False, hold - since

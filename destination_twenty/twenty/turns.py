@@ -134,11 +134,7 @@ class Turns:
             self._probe = None
             self.held[self._probed % self.slots] = 0
             if len(self.held) * self.THIN < self.slots:  # still thin with it: the share grows by halves
-                half = self.slots // 2
-                merged: dict[int, int] = {}
-                for i, n in self.held.items():
-                    merged[i % half] = max(merged.get(i % half, 0), n)
-                self.slots, self.held, self._met = half, merged, {}
+                self._coarsen()
             self._normalise()
             self._probe_after = self.NEXT_PROBE
             self._quiet = 0
@@ -152,14 +148,20 @@ class Turns:
         # Counted in cycles' worth of slots: holding one slot of many, a call through stands for many slots' quiet.
         self._quiet += max(1.0, self.slots / (self.QUIET * len(self.held)))
 
+    def _coarsen(self) -> None:
+        """The grid twice as coarse, ours where either half of a slot was."""
+        half = self.slots // 2
+        merged: dict[int, int] = {}
+        for i, n in self.held.items():
+            merged[i % half] = max(merged.get(i % half, 0), n)
+        self.slots, self.held, self._met = half, merged, {}
+
     def _normalise(self) -> None:
         """Holding both halves of every slot of the grid twice as coarse is holding that grid's slots."""
         while self.slots > 2 and not self.alone:
-            half = self.slots // 2
-            if any((i + half) % self.slots not in self.held for i in self.held):
+            if any((i + self.slots // 2) % self.slots not in self.held for i in self.held):
                 return
-            self.held = {i: max(self.held[i], self.held[i + half]) for i in range(half) if i in self.held}
-            self.slots, self._met = half, {}
+            self._coarsen()
 
     def refused(self, index: int, kind: str) -> None:
         self._quiet = 0
